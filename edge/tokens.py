@@ -1,0 +1,106 @@
+"""Verification of one viewing token: strict compact JWS parsing, RS256, then the claims.
+
+Order matters: the header is checked before any key is looked up, and the payload is parsed
+only after its signature verified, so unauthenticated bytes reach as little code as possible.
+"""
+from edge import paths, strict
+from edge.errors import InvalidToken
+
+# Headers that would let the token choose its own key or extensions: never honoured.
+_FORBIDDEN_HEADERS = ("jku", "jwk", "x5u", "x5c", "crit", "b64", "zip", "enc")
+_MAX_NUMERIC_DATE = 2**40  # year ~36812: anything later is nonsense, not a date
+
+
+class Grant:
+    """What a verified token allows; cached so repeat requests skip the RSA operation."""
+
+    __slots__ = ("sub", "kid", "expires_at", "in_scope")
+
+    def __init__(self, sub, kid, expires_at, in_scope):
+        self.sub = sub
+        self.kid = kid
+        self.expires_at = expires_at  # exp + leeway
+        self.in_scope = in_scope  # callable(object_path) -> bool, or None for every path
+
+
+def _segment(segment, what):
+    try:
+        return strict.b64url_decode(segment)
+    except ValueError:
+        raise InvalidToken("malformed", f"{what} is not canonical base64url") from None
+
+
+def _object(segment, what):
+    try:
+        return strict.json_object(_segment(segment, what))
+    except ValueError:
+        raise InvalidToken("malformed", f"{what} is not a JSON object") from None
+
+
+def read_header(token, max_bytes):
+    """(kid, signing_input, signature) from a compact JWS, checking the header strictly."""
+    if len(token) > max_bytes:
+        raise InvalidToken("oversize", "token too large")
+    if token.count(".") != 2:
+        raise InvalidToken("malformed", "token must have three segments")
+    header_b64, payload_b64, signature_b64 = token.split(".")
+    header = _object(header_b64, "header")
+    if header.get("alg") != "RS256":
+        raise InvalidToken("bad_alg", "alg must be RS256")
+    if "typ" in header and header["typ"] != "JWT":
+        raise InvalidToken("bad_typ", "typ must be JWT")
+    for name in _FORBIDDEN_HEADERS:
+        if name in header:
+            raise InvalidToken("forbidden_header", f"header '{name}' is not accepted")
+    kid = header.get("kid")
+    if type(kid) is not str or not 1 <= len(kid) <= 256:
+        raise InvalidToken("bad_kid", "kid must be a string naming a known key")
+    signature = _segment(signature_b64, "signature")
+    return kid, f"{header_b64}.{payload_b64}".encode("ascii"), signature, payload_b64
+
+
+def _numeric_date(claims, name):
+    value = claims.get(name)
+    if type(value) is not int or not 0 <= value < _MAX_NUMERIC_DATE:
+        raise InvalidToken(f"bad_{name}", f"'{name}' must be an integer NumericDate")
+    return value
+
+
+def check_claims(claims, config, now):
+    """A Grant for verified claims, or InvalidToken naming the first failed check."""
+    if claims.get("iss") != config.issuer:
+        raise InvalidToken("bad_iss", "wrong issuer")
+    if claims.get("aud") != config.audience:
+        raise InvalidToken("bad_aud", "wrong audience")
+    sub = claims.get("sub")
+    if type(sub) is not str or not 1 <= len(sub) <= 256:
+        raise InvalidToken("bad_sub", "'sub' must be a non-empty string")
+    exp, iat, nbf = (_numeric_date(claims, name) for name in ("exp", "iat", "nbf"))
+    leeway = config.leeway_seconds
+    if now >= exp + leeway:
+        raise InvalidToken("expired", "token expired")
+    if nbf > now + leeway:
+        raise InvalidToken("not_yet_valid", "token not valid yet")
+    if iat > now + leeway:
+        raise InvalidToken("issued_in_future", "token issued in the future")
+    if not iat <= exp or exp - iat > config.max_token_lifetime_seconds:
+        raise InvalidToken("lifetime", "token lifetime exceeds the maximum")
+    if "jti" in claims and type(claims["jti"]) is not str:
+        raise InvalidToken("bad_jti", "'jti' must be a string")
+    in_scope = None
+    if "paths" in claims:
+        try:
+            in_scope = paths.compile_scope(claims["paths"])
+        except ValueError as exc:
+            raise InvalidToken("bad_paths", str(exc)) from None
+    return Grant(sub, None, exp + leeway, in_scope)
+
+
+def verify(token, keys, config, now):
+    """A Grant for a token that passes every check; InvalidToken (or Unavailable) otherwise."""
+    kid, signing_input, signature, payload_b64 = read_header(token, config.max_token_bytes)
+    if not keys.verifier(kid, now)(signing_input, signature):
+        raise InvalidToken("bad_signature", "signature does not verify")
+    grant = check_claims(_object(payload_b64, "payload"), config, now)
+    grant.kid = kid
+    return grant
