@@ -1,0 +1,51 @@
+"""The FastAPI application factory (`uvicorn --factory token_service.app:create_app`)."""
+import json
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from token_service.access_log import AccessLog, stdout_line
+from token_service.errors import install_handlers
+from token_service.idp import AppTokenVerifier
+from token_service.keyring import load_keyring
+from token_service.minting import Minter
+from token_service.routers import health, token, well_known
+from token_service.settings import Settings
+
+
+def create_app(settings: Settings | None = None, log=stdout_line) -> FastAPI:
+    """Raises SettingsError (naming the setting) when the settings or keys are unusable."""
+    settings = settings or Settings.from_env()
+    keyring = load_keyring(settings)
+    verifier = AppTokenVerifier.from_settings(settings)
+
+    app = FastAPI(
+        title="Token service",
+        description="Exchanges an app access token for a short-lived RS256 viewing token the edge accepts.",
+        version="1.0.0",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.keyring = keyring
+    app.state.verifier = verifier
+    app.state.minter = Minter(keyring.active, settings.issuer, settings.audience, settings.token_lifetime_seconds)
+    app.state.jwks_body = json.dumps(keyring.jwks()).encode()
+
+    app.include_router(token.router)
+    app.include_router(well_known.router)
+    app.include_router(health.router)
+    install_handlers(app)
+    if settings.cors_allowed_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_allowed_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+            # The browser stores the cookie from a cross-origin fetch only with credentials.
+            allow_credentials=settings.cookie_mode,
+            expose_headers=["X-Request-Id"],
+            max_age=600,
+        )
+    app.add_middleware(AccessLog, log=log)  # outermost: preflights and errors are logged too
+    return app

@@ -1,0 +1,112 @@
+"""POST /token: exchange the caller's app access token for a viewing token (RFC 6749 §5.1 shape)."""
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from token_service import scopes
+from token_service.auth import app_token_claims
+from token_service.errors import ErrorBody, ServiceError
+
+MAX_BODY_BYTES = 16 * 1024
+
+router = APIRouter()
+
+
+class TokenRequest(BaseModel):
+    """Optional body. `paths` narrows the token to these scopes, which must lie within the
+    configured default (TOKEN_SERVICE_DEFAULT_PATHS); leave it out for the default."""
+    model_config = ConfigDict(extra="forbid")  # a misspelt field must not silently mean "default scope"
+
+    paths: list[Annotated[str, Field(pattern="^/", max_length=scopes.MAX_ENTRY_LENGTH)]] | None = Field(
+        default=None, min_length=1, max_length=scopes.MAX_ENTRIES, examples=[["/videos/u42/"]],
+    )
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: str = "Bearer"
+    expires_in: int
+
+
+_ERRORS = {
+    400: {"model": ErrorBody, "description": "Malformed body, or paths outside the allowed scope"},
+    401: {"model": ErrorBody, "description": "Missing or invalid app token (see WWW-Authenticate)"},
+    403: {"model": ErrorBody, "description": "The caller's subject cannot be put in a path scope"},
+    413: {"model": ErrorBody, "description": "Body too large"},
+    415: {"model": ErrorBody, "description": "Body is not JSON"},
+    503: {"model": ErrorBody, "description": "Identity provider keys unavailable (see Retry-After)"},
+}
+
+
+@router.post(
+    "/token",
+    summary="Mint a viewing token",
+    response_model=TokenResponse,
+    responses=_ERRORS,
+    openapi_extra={"requestBody": {
+        "required": False,
+        "content": {"application/json": {"schema": TokenRequest.model_json_schema()}},
+    }},
+)
+async def mint_token(request: Request, caller: dict = Depends(app_token_claims)):
+    state = request.app.state
+    sub = caller["sub"]
+    request.state.log_fields = {"sub": sub}
+    wanted = (await _read_body(request)).paths
+    try:
+        allowed = scopes.expand(state.settings.default_paths, sub)
+    except scopes.ScopeError as exc:
+        raise ServiceError(403, "access_denied", str(exc)) from None
+    try:
+        paths = scopes.narrow(wanted, allowed) if wanted is not None else (allowed or None)
+    except scopes.ScopeError as exc:
+        raise ServiceError(400, "invalid_scope", str(exc)) from None
+
+    claims = state.minter.claims(sub, paths)
+    # Off the event loop: cryptography releases the GIL while signing, so other requests progress.
+    token = await run_in_threadpool(state.minter.sign, claims)
+    request.state.log_fields = {"sub": sub, "kid": state.keyring.active.kid, "jti": claims["jti"]}
+    lifetime = state.minter.lifetime_seconds
+    body = json.dumps({"access_token": token, "token_type": "Bearer", "expires_in": lifetime})
+    response = Response(body, media_type="application/json",
+                        headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+    if state.settings.cookie_mode:
+        _set_cookie(response, state.settings, token, lifetime)
+    return response
+
+
+async def _read_body(request: Request) -> TokenRequest:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise ServiceError(413, "invalid_request", f"body larger than {MAX_BODY_BYTES} bytes")
+    raw = b""
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_BODY_BYTES:
+            raise ServiceError(413, "invalid_request", f"body larger than {MAX_BODY_BYTES} bytes")
+    if not raw.strip():
+        return TokenRequest()
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/json":
+        raise ServiceError(415, "invalid_request", "body must be application/json")
+    try:
+        document = json.loads(raw)
+    except (ValueError, RecursionError):  # RecursionError: deeply nested JSON
+        raise ServiceError(400, "invalid_request", "body is not valid JSON") from None
+    try:
+        return TokenRequest.model_validate(document)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "body"
+        raise ServiceError(400, "invalid_request", f"{where}: {first['msg']}") from None
+
+
+def _set_cookie(response: Response, settings, token: str, lifetime: int) -> None:
+    response.set_cookie(
+        settings.cookie_name, token, max_age=lifetime, path="/", domain=settings.cookie_domain,
+        secure=True, httponly=True, samesite=settings.cookie_samesite.lower(),
+    )
