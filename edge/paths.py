@@ -11,7 +11,7 @@ from urllib.parse import unquote
 MAX_URI_LENGTH = 2048
 MAX_SCOPE_ENTRIES = 64
 _ESCAPES_OK = re.compile(r"(?:[^%]|%[0-9A-Fa-f]{2})*")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\\]")  # and backslashes, which some hops read as '/' 
 _RAW_AMBIGUOUS = re.compile(r"[\x00-\x20\x7f\\+]")  # before decoding: '+' and '\' read differently
 
 
@@ -34,7 +34,7 @@ def object_path(uri):
             raise ValueError("malformed percent-escape")
         uri = unquote(uri, errors="strict")  # UnicodeDecodeError is a ValueError
         if _CONTROL.search(uri):
-            raise ValueError("control character in path")
+            raise ValueError("control character or backslash in path")
     if not _segments_clean(uri):
         raise ValueError("ambiguous path")
     return uri
@@ -53,4 +53,5 @@ def compile_scope(entries):
         patterns.append(body if entry.endswith("/") else body + r"\Z")
     if not patterns:
         return lambda path: False
-    return re.compile("|".join(f"(?:{p})" for p in patterns)).match
+    match = re.compile("|".join(f"(?:{p})" for p in patterns)).match
+    return lambda path: match(path) is not None
