@@ -1,0 +1,233 @@
+"""Stack configuration: read once, validated, turned into one immutable Settings.
+
+Pulumi.yaml declares every key with its type and default (the CLI fills in defaults before the
+program runs); this module checks what a schema cannot express and names the key in each error.
+"""
+import dataclasses
+import json
+import re
+from urllib.parse import urlsplit
+
+import pulumi
+
+# Lambda@Edge functions and the SSM parameters they read must live here.
+EDGE_REGION = "us-east-1"
+
+PRICE_CLASSES = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
+KEY_BITS = (2048, 3072, 4096)
+# Four 4096-bit JWKs still fit the 4 KB value limit of a standard-tier SSM parameter.
+MAX_SIGNING_KEYS = 4
+# The edge refuses lifetimes beyond its cap; a day bounds how long a leaked token lives.
+MAX_LIFETIME_CAP_SECONDS = 86400
+LAMBDA_NAME_MAX = 64
+
+_KEY_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_COOKIE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_PARAMETER_PATH = re.compile(r"^(/[A-Za-z0-9_.-]+)+$")
+_ACM_ARN = re.compile(r"^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate/[A-Za-z0-9-]+$")
+_ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
+_NAME_PART = re.compile(r"[^A-Za-z0-9-]+")
+
+
+class ConfigError(pulumi.RunError):
+    """A bad stack setting. RunError makes Pulumi print just the message, no traceback."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    project: str
+    stack: str
+    issuer: str
+    audience: str
+    signing_keys: tuple
+    active_signing_key: str
+    signing_key_bits: int
+    token_lifetime_seconds: int
+    max_token_lifetime_seconds: int
+    cors_allowed_origins: tuple
+    cookie_name: str | None
+    cookie_domain: str | None
+    price_class: str
+    domain_name: str | None
+    hosted_zone_id: str | None
+    certificate_arn: str | None
+    bucket_force_destroy: bool
+    parameter_prefix: str
+    token_service: bool
+    idp_issuer: str | None
+    idp_audience: str | None
+    idp_jwks_url: str | None
+
+    @property
+    def resource_prefix(self) -> str:
+        """`<project>-<stack>`, cut so that every function name built from it fits Lambda's limit."""
+        return _NAME_PART.sub("-", f"{self.project}-{self.stack}").strip("-")[:40]
+
+    @property
+    def edge_function_name(self) -> str:
+        # Fixed (not auto-named) because the role's log permission names its log groups.
+        return f"{self.resource_prefix}-viewer-auth"
+
+    @property
+    def token_service_function_name(self) -> str:
+        return f"{self.resource_prefix}-token-service"
+
+    @property
+    def jwks_parameter_name(self) -> str:
+        return f"{self.parameter_prefix}/jwks"
+
+    def signing_key_parameter_name(self, key_name: str) -> str:
+        return f"{self.parameter_prefix}/signing-keys/{key_name}"
+
+
+def load_settings(config: pulumi.Config, project: str, stack: str) -> Settings:
+    reader = _Reader(config)
+    settings = Settings(
+        project=project,
+        stack=stack,
+        issuer=reader.text("issuer", required=True),
+        audience=reader.text("audience", required=True),
+        signing_keys=tuple(reader.text_list("signingKeys")),
+        active_signing_key=reader.text("activeSigningKey", required=True),
+        signing_key_bits=reader.integer("signingKeyBits"),
+        token_lifetime_seconds=reader.integer("tokenLifetimeSeconds"),
+        max_token_lifetime_seconds=reader.integer("maxTokenLifetimeSeconds"),
+        cors_allowed_origins=tuple(reader.text_list("corsAllowedOrigins")),
+        cookie_name=reader.text("cookieName"),
+        cookie_domain=reader.text("cookieDomain"),
+        price_class=reader.text("priceClass", required=True),
+        domain_name=reader.text("domainName"),
+        hosted_zone_id=reader.text("hostedZoneId"),
+        certificate_arn=reader.text("certificateArn"),
+        bucket_force_destroy=reader.boolean("bucketForceDestroy"),
+        parameter_prefix=reader.text("parameterPrefix") or _default_prefix(project, stack),
+        token_service=reader.boolean("tokenService"),
+        idp_issuer=reader.text("idpIssuer"),
+        idp_audience=reader.text("idpAudience"),
+        idp_jwks_url=reader.text("idpJwksUrl"),
+    )
+    _validate(settings)
+    return settings
+
+
+class _Reader:
+    """Typed access to pulumi.Config; every error names the key as `pulumi config set` spells it.
+
+    Pulumi.yaml holds the only defaults: the CLI passes every declared key to the program, so a
+    key missing here means the program ran outside the CLI without them.
+    """
+
+    def __init__(self, config: pulumi.Config):
+        self._config = config
+
+    def _raw(self, key):
+        raw = self._config.get(key)
+        if raw is None:
+            raise ConfigError(f"config {key}: missing (pulumi config set {key} VALUE)")
+        return raw
+
+    def text(self, key, required=False):
+        value = self._raw(key).strip()
+        if required and not value:
+            raise ConfigError(f"config {key}: required (pulumi config set {key} VALUE)")
+        return value or None
+
+    def integer(self, key):
+        raw = self._raw(key)
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"config {key}: not an integer: {raw!r}") from None
+
+    def boolean(self, key):
+        raw = self._raw(key)
+        if raw.lower() not in ("true", "false"):
+            raise ConfigError(f"config {key}: not true or false: {raw!r}")
+        return raw.lower() == "true"
+
+    def text_list(self, key):
+        raw = self._raw(key)
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            raise ConfigError(f"config {key}: not a list: {raw!r} (pulumi config set --path '{key}[0]' VALUE)") from None
+        if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
+            raise ConfigError(f"config {key}: must be a list of non-empty strings, got {raw!r}")
+        return [item.strip() for item in value]
+
+
+def _default_prefix(project, stack):
+    return f"/{_NAME_PART.sub('-', project)}/{_NAME_PART.sub('-', stack)}"
+
+
+def _validate(s: Settings) -> None:
+    for key, value in (("issuer", s.issuer), ("audience", s.audience)):
+        if any(c.isspace() for c in value):
+            raise ConfigError(f"config {key}: must not contain whitespace: {value!r}")
+    _validate_keys(s)
+    if not 1 <= s.max_token_lifetime_seconds <= MAX_LIFETIME_CAP_SECONDS:
+        raise ConfigError(f"config maxTokenLifetimeSeconds: must be 1..{MAX_LIFETIME_CAP_SECONDS}, "
+                          f"got {s.max_token_lifetime_seconds}")
+    if not 1 <= s.token_lifetime_seconds <= s.max_token_lifetime_seconds:
+        raise ConfigError(f"config tokenLifetimeSeconds: must be 1..maxTokenLifetimeSeconds "
+                          f"({s.max_token_lifetime_seconds}), got {s.token_lifetime_seconds}")
+    for origin in s.cors_allowed_origins:
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query or parts.fragment:
+            raise ConfigError(f"config corsAllowedOrigins: {origin!r} is not an origin like https://app.example.com")
+    if s.cookie_name and not _COOKIE_NAME.match(s.cookie_name):
+        raise ConfigError(f"config cookieName: letters, digits and - _ . only, got {s.cookie_name!r}")
+    if s.cookie_domain and not s.cookie_name:
+        raise ConfigError("config cookieDomain: needs cookieName (cookie tokens are on when cookieName is set)")
+    if s.price_class not in PRICE_CLASSES:
+        raise ConfigError(f"config priceClass: one of {', '.join(PRICE_CLASSES)}, got {s.price_class!r}")
+    _validate_domain(s)
+    if not _PARAMETER_PATH.match(s.parameter_prefix) or s.parameter_prefix.lower().startswith(("/aws", "/ssm")):
+        raise ConfigError(f"config parameterPrefix: a path like /media/prod (letters, digits, - _ .; "
+                          f"not under /aws or /ssm), got {s.parameter_prefix!r}")
+    if s.token_service:
+        _validate_idp(s)
+
+
+def _validate_keys(s: Settings) -> None:
+    if not 1 <= len(s.signing_keys) <= MAX_SIGNING_KEYS:
+        raise ConfigError(f"config signingKeys: 1 to {MAX_SIGNING_KEYS} key names, got {len(s.signing_keys)}")
+    for name in s.signing_keys:
+        if not _KEY_NAME.match(name):
+            raise ConfigError(f"config signingKeys: {name!r} is not a key name (letters, digits, - _ .)")
+    if len(set(s.signing_keys)) != len(s.signing_keys):
+        raise ConfigError(f"config signingKeys: names must be unique, got {list(s.signing_keys)}")
+    if s.active_signing_key not in s.signing_keys:
+        raise ConfigError(f"config activeSigningKey: {s.active_signing_key!r} is not one of signingKeys "
+                          f"{list(s.signing_keys)}")
+    if s.signing_key_bits not in KEY_BITS:
+        raise ConfigError(f"config signingKeyBits: one of {', '.join(map(str, KEY_BITS))}, got {s.signing_key_bits}")
+
+
+def _validate_domain(s: Settings) -> None:
+    if not s.domain_name:
+        for key, value in (("hostedZoneId", s.hosted_zone_id), ("certificateArn", s.certificate_arn)):
+            if value:
+                raise ConfigError(f"config {key}: only used with domainName, which is not set")
+        return
+    if not _HOSTNAME.match(s.domain_name):
+        raise ConfigError(f"config domainName: not a lower-case host name: {s.domain_name!r}")
+    if bool(s.hosted_zone_id) == bool(s.certificate_arn):
+        raise ConfigError("config domainName: set exactly one of hostedZoneId (the program issues the "
+                          "certificate) or certificateArn (an existing certificate in us-east-1)")
+    if s.hosted_zone_id and not _ZONE_ID.match(s.hosted_zone_id):
+        raise ConfigError(f"config hostedZoneId: not a Route 53 zone id: {s.hosted_zone_id!r}")
+    if s.certificate_arn and not _ACM_ARN.match(s.certificate_arn):
+        raise ConfigError(f"config certificateArn: must be an ACM certificate ARN in us-east-1 "
+                          f"(CloudFront reads certificates only there), got {s.certificate_arn!r}")
+
+
+def _validate_idp(s: Settings) -> None:
+    for key, value in (("idpIssuer", s.idp_issuer), ("idpAudience", s.idp_audience), ("idpJwksUrl", s.idp_jwks_url)):
+        if not value:
+            raise ConfigError(f"config {key}: required while tokenService is on "
+                              f"(pulumi config set {key} VALUE, or pulumi config set tokenService false)")
+    parts = urlsplit(s.idp_jwks_url)
+    if parts.scheme != "https" or not parts.netloc:
+        raise ConfigError(f"config idpJwksUrl: must be an https:// URL, got {s.idp_jwks_url!r}")

@@ -1,0 +1,99 @@
+"""The Lambda@Edge viewer-request gate: its package, its least-privilege role, the function itself."""
+import hashlib
+import json
+import pathlib
+
+import pulumi
+import pulumi_aws as aws
+
+from edge.package import build_package
+from infra import iam
+from infra.config import EDGE_REGION
+
+HANDLER = "edge.handler.handler"
+RUNTIME = "python3.13"
+# Viewer-request limits (CloudFront developer guide, "Quotas on Lambda@Edge").
+MEMORY_MB = 128
+TIMEOUT_SECONDS = 5
+
+
+class EdgeFunction(pulumi.ComponentResource):
+    """`qualified_arn` is the numbered published version CloudFront must be associated with."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        function_name: str,
+        edge_config: pulumi.Input[dict],
+        jwks_parameter_arn: pulumi.Input[str],
+        account_id: pulumi.Input[str],
+        build_dir: pathlib.Path,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        super().__init__("edge-private-media:infra:EdgeFunction", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        role = aws.iam.Role(
+            f"{name}-role",
+            description="Lambda@Edge viewer-request gate: reads the JWKS parameter, writes its logs",
+            assume_role_policy=iam.assume_role_policy("lambda.amazonaws.com", "edgelambda.amazonaws.com"),
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-policy",
+            role=role.id,
+            policy=pulumi.Output.all(jwks_parameter_arn, account_id).apply(
+                lambda args: edge_role_policy(function_name, *args)),
+            opts=child,
+        )
+
+        archive = pulumi.Output.from_input(edge_config).apply(lambda config: _package(config, build_dir))
+        self.function = aws.lambda_.Function(
+            name,
+            name=function_name,
+            description="Verifies the RS256 viewing token on every viewer request",
+            region=EDGE_REGION,
+            runtime=RUNTIME,
+            architectures=["x86_64"],  # the only architecture Lambda@Edge runs
+            handler=HANDLER,
+            memory_size=MEMORY_MB,
+            timeout=TIMEOUT_SECONDS,
+            publish=True,
+            role=role.arn,
+            code=archive,
+            # CloudFront keeps replicas of the function for hours after the distribution lets go
+            # of it, and deleting it meanwhile fails. skip_destroy leaves the function behind on
+            # destroy (docs/infra.md says how to delete it later) so `pulumi destroy` succeeds.
+            skip_destroy=True,
+            opts=child,
+        )
+        self.role = role
+        self.qualified_arn = self.function.qualified_arn
+        self.register_outputs({"qualified_arn": self.qualified_arn, "role_arn": role.arn})
+
+
+def edge_role_policy(function_name: str, jwks_parameter_arn: str, account_id: str) -> str:
+    """Only the JWKS parameter, and only the log groups of this function's replicas.
+
+    Replicas log in the region that served the request, to `/aws/lambda/us-east-1.<name>`,
+    hence the region wildcard.
+    """
+    log_group = f"arn:aws:logs:*:{account_id}:log-group:/aws/lambda/{EDGE_REGION}.{function_name}"
+    return iam.policy(
+        {
+            "Sid": "ReadJwksParameter",
+            "Effect": "Allow",
+            "Action": "ssm:GetParameter",
+            "Resource": jwks_parameter_arn,
+        },
+        iam.log_statement([log_group]),
+    )
+
+
+def _package(config: dict, build_dir: pathlib.Path) -> pulumi.FileArchive:
+    # Named by content: the builder is deterministic, so equal configs share one file and an
+    # unchanged config gives Pulumi the same archive (no new version published).
+    digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
+    path = build_package(config, build_dir / f"edge-{digest}.zip")
+    return pulumi.FileArchive(str(path))

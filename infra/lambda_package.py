@@ -1,0 +1,100 @@
+"""Zip a Python Lambda function with its third-party packages, built for the Lambda platform.
+
+`pip install --platform ... --only-binary=:all:` fetches the manylinux wheels for the target
+Python whatever machine runs `pulumi up`. Versions are pinned to the ones installed in this
+virtualenv, the ones the tests ran against. The zip is cached under a hash of every input, so a
+repeated `pulumi up` or test run reuses it, and the same inputs give the same bytes.
+"""
+import hashlib
+import importlib.metadata
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import tempfile
+import zipfile
+
+LAMBDA_PYTHON = "3.13"
+# Lambda's python3.13 runs on Amazon Linux 2023 (glibc 2.34); accept any wheel built for that or older.
+PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_28_x86_64", "manylinux_2_34_x86_64")
+_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+class PackageBuildError(RuntimeError):
+    pass
+
+
+def pinned(distributions) -> list:
+    """`name==version` for each distribution as installed here."""
+    return [f"{name}=={importlib.metadata.version(name)}" for name in distributions]
+
+
+def installed_constraints() -> list:
+    """Every installed distribution pinned, so pip resolves transitive dependencies to them too."""
+    pins = {f"{d.metadata['Name']}=={d.version}" for d in importlib.metadata.distributions() if d.metadata["Name"]}
+    return sorted(pins, key=str.lower)
+
+
+def build_python_package(name: str, requirements: list, sources: dict, build_dir: pathlib.Path) -> pathlib.Path:
+    """Zip `requirements` (installed for Lambda) plus `sources` ({path in zip: local file}).
+
+    Returns the cached zip when one was built from the same inputs.
+    """
+    constraints = installed_constraints()
+    digest = _inputs_digest(requirements, constraints, sources)
+    out_path = build_dir / f"{name}-{digest}.zip"
+    if out_path.exists():
+        return out_path
+    build_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=build_dir, prefix=f"{name}-") as tmp:
+        site = pathlib.Path(tmp, "site")
+        constraints_file = pathlib.Path(tmp, "constraints.txt")
+        constraints_file.write_text("\n".join(constraints) + "\n")
+        _pip_install(requirements, constraints_file, site)
+        files = {path.relative_to(site).as_posix(): path for path in _walk(site)}
+        files.update({arcname: pathlib.Path(path) for arcname, path in sources.items()})
+        partial = pathlib.Path(tmp, "package.zip")
+        _write_zip(partial, files)
+        os.replace(partial, out_path)  # atomic: a concurrent build sees no half-written zip
+    return out_path
+
+
+def _inputs_digest(requirements, constraints, sources) -> str:
+    h = hashlib.sha256()
+    h.update(json.dumps([requirements, constraints, LAMBDA_PYTHON, PLATFORMS]).encode())
+    for arcname in sorted(sources):
+        h.update(arcname.encode() + b"\0" + pathlib.Path(sources[arcname]).read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def _pip_install(requirements, constraints_file, target):
+    platform_args = [arg for platform in PLATFORMS for arg in ("--platform", platform)]
+    command = [
+        sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
+        "--target", str(target), "--implementation", "cp", "--python-version", LAMBDA_PYTHON,
+        "--only-binary=:all:", *platform_args, "--constraint", str(constraints_file), *requirements,
+    ]
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise PackageBuildError(f"pip could not install {' '.join(requirements)} for Lambda "
+                                f"(python {LAMBDA_PYTHON}, {PLATFORMS[0]}):\n{result.stderr.strip()}")
+
+
+def _walk(root: pathlib.Path):
+    for directory, dirnames, filenames in os.walk(root):
+        # pip's console scripts (bin/) and bytecode are useless in the function.
+        skipped = {"__pycache__", "bin"} if pathlib.Path(directory) == root else {"__pycache__"}
+        dirnames[:] = sorted(d for d in dirnames if d not in skipped)
+        for filename in sorted(filenames):
+            if not filename.endswith(".pyc"):
+                yield pathlib.Path(directory, filename)
+
+
+def _write_zip(path, files: dict) -> None:
+    with zipfile.ZipFile(path, "w") as archive:
+        for arcname in sorted(files):
+            info = zipfile.ZipInfo(arcname, date_time=_EPOCH)
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, files[arcname].read_bytes(), compresslevel=6)
