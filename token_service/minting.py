@@ -12,6 +12,8 @@ from cryptography.hazmat.primitives.asymmetric import padding
 
 from token_service.keys import b64url
 
+MAX_SUB_LENGTH = 256  # the edge refuses tokens with a longer subject
+
 
 class Minter:
     def __init__(self, signing_key, issuer: str, audience: str, lifetime_seconds: int, clock=time.time):

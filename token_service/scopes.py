@@ -9,11 +9,11 @@ import re
 SUB_PLACEHOLDER = "{sub}"
 MAX_ENTRY_LENGTH = 512
 MAX_ENTRIES = 32
-# Characters the edge refuses in a path ("+"), that cannot be in one ("?", "#"), or that
-# would make a scope mean something other than what it reads as.
-_FORBIDDEN = re.compile(r"[\x00-\x20\x7f?#+\\]")
+# What the edge refuses in a decoded object path (and so in a scope entry): control
+# characters, and backslashes, which some hops read as "/".
+_FORBIDDEN = re.compile(r"[\x00-\x1f\x7f\\]")
 # A subject spliced into a scope must stay inside its one segment and must not be a pattern.
-_SUB_FORBIDDEN = re.compile(r"[/*%]")
+_SUB_FORBIDDEN = re.compile(r"[/*]")
 
 
 class ScopeError(ValueError):
@@ -27,7 +27,7 @@ def check_scope(entry: str) -> None:
     if len(entry) > MAX_ENTRY_LENGTH:
         raise ScopeError(f"scope longer than {MAX_ENTRY_LENGTH} characters")
     if _FORBIDDEN.search(entry):
-        raise ScopeError(f"scope {entry[:64]!r} contains whitespace, a control character or one of ? # + \\")
+        raise ScopeError(f"scope {entry[:64]!r} contains a control character or a backslash")
     segments = entry[1:].split("/")
     if entry.endswith("/"):
         segments = segments[:-1]

@@ -10,6 +10,7 @@ from starlette.responses import Response
 from token_service import scopes
 from token_service.auth import app_token_claims
 from token_service.errors import ErrorBody, ServiceError
+from token_service.minting import MAX_SUB_LENGTH
 
 MAX_BODY_BYTES = 16 * 1024
 
@@ -35,7 +36,7 @@ class TokenResponse(BaseModel):
 _ERRORS = {
     400: {"model": ErrorBody, "description": "Malformed body, or paths outside the allowed scope"},
     401: {"model": ErrorBody, "description": "Missing or invalid app token (see WWW-Authenticate)"},
-    403: {"model": ErrorBody, "description": "The caller's subject cannot be put in a path scope"},
+    403: {"model": ErrorBody, "description": "The caller's subject cannot be used in a viewing token"},
     413: {"model": ErrorBody, "description": "Body too large"},
     415: {"model": ErrorBody, "description": "Body is not JSON"},
     503: {"model": ErrorBody, "description": "Identity provider keys unavailable (see Retry-After)"},
@@ -55,8 +56,10 @@ _ERRORS = {
 async def mint_token(request: Request, caller: dict = Depends(app_token_claims)):
     state = request.app.state
     sub = caller["sub"]
-    request.state.log_fields = {"sub": sub}
+    request.state.log_fields = {"sub": sub[:MAX_SUB_LENGTH]}
     wanted = (await _read_body(request)).paths
+    if len(sub) > MAX_SUB_LENGTH:
+        raise ServiceError(403, "access_denied", f"the caller's subject is longer than {MAX_SUB_LENGTH} characters")
     try:
         allowed = scopes.expand(state.settings.default_paths, sub)
     except scopes.ScopeError as exc:
@@ -69,7 +72,7 @@ async def mint_token(request: Request, caller: dict = Depends(app_token_claims))
     claims = state.minter.claims(sub, paths)
     # Off the event loop: cryptography releases the GIL while signing, so other requests progress.
     token = await run_in_threadpool(state.minter.sign, claims)
-    request.state.log_fields = {"sub": sub, "kid": state.keyring.active.kid, "jti": claims["jti"]}
+    request.state.log_fields = {"sub": sub[:MAX_SUB_LENGTH], "kid": state.keyring.active.kid, "jti": claims["jti"]}
     lifetime = state.minter.lifetime_seconds
     body = json.dumps({"access_token": token, "token_type": "Bearer", "expires_in": lifetime})
     response = Response(body, media_type="application/json",
