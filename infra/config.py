@@ -57,6 +57,7 @@ class Settings:
     token_service: bool
     idp_issuer: str | None
     idp_audience: str | None
+    idp_audience_claim: str
     idp_jwks_url: str | None
 
     @property
@@ -105,6 +106,7 @@ def load_settings(config: pulumi.Config, project: str, stack: str) -> Settings:
         token_service=reader.boolean("tokenService"),
         idp_issuer=reader.text("idpIssuer"),
         idp_audience=reader.text("idpAudience"),
+        idp_audience_claim=reader.text("idpAudienceClaim", required=True),
         idp_jwks_url=reader.text("idpJwksUrl"),
     )
     _validate(settings)

@@ -8,7 +8,8 @@ import pulumi_aws as aws
 
 from edge.package import build_package
 from infra import iam
-from infra.config import EDGE_REGION
+from infra.config import EDGE_REGION, Settings
+from infra.keys import SigningKeys
 
 HANDLER = "edge.handler.handler"
 RUNTIME = "python3.13"
@@ -24,15 +25,15 @@ class EdgeFunction(pulumi.ComponentResource):
         self,
         name: str,
         *,
-        function_name: str,
-        edge_config: pulumi.Input[dict],
-        jwks_parameter_arn: pulumi.Input[str],
+        settings: Settings,
+        keys: SigningKeys,
         account_id: pulumi.Input[str],
         build_dir: pathlib.Path,
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("edge-private-media:infra:EdgeFunction", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        function_name = settings.edge_function_name
 
         role = aws.iam.Role(
             f"{name}-role",
@@ -43,12 +44,13 @@ class EdgeFunction(pulumi.ComponentResource):
         aws.iam.RolePolicy(
             f"{name}-policy",
             role=role.id,
-            policy=pulumi.Output.all(jwks_parameter_arn, account_id).apply(
+            policy=pulumi.Output.all(keys.jwks_parameter.arn, account_id).apply(
                 lambda args: edge_role_policy(function_name, *args)),
             opts=child,
         )
 
-        archive = pulumi.Output.from_input(edge_config).apply(lambda config: _package(config, build_dir))
+        archive = pulumi.Output.all(keys.jwks, keys.jwks_parameter.name).apply(
+            lambda args: _package(edge_package_config(settings, *args), build_dir))
         self.function = aws.lambda_.Function(
             name,
             name=function_name,
@@ -71,6 +73,20 @@ class EdgeFunction(pulumi.ComponentResource):
         self.role = role
         self.qualified_arn = self.function.qualified_arn
         self.register_outputs({"qualified_arn": self.qualified_arn, "role_arn": role.arn})
+
+
+def edge_package_config(settings: Settings, jwks: dict, jwks_parameter_name: str) -> dict:
+    """The edge's config.json (edge.config documents every field; the rest keep their defaults)."""
+    return {
+        "issuer": settings.issuer,
+        "audience": settings.audience,
+        "jwks": jwks,
+        "ssm_parameter": jwks_parameter_name,
+        "ssm_region": EDGE_REGION,
+        "cors_allowed_origins": list(settings.cors_allowed_origins),
+        "cookie_name": settings.cookie_name,
+        "max_token_lifetime_seconds": settings.max_token_lifetime_seconds,
+    }
 
 
 def edge_role_policy(function_name: str, jwks_parameter_arn: str, account_id: str) -> str:

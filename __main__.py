@@ -1,0 +1,63 @@
+"""The Pulumi program: stack config -> components (infra/) -> stack outputs."""
+import pathlib
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.bucket import PrivateBucket
+from infra.cdn import MediaCdn
+from infra.certificate import AliasCertificate
+from infra.config import load_settings
+from infra.edge_function import EdgeFunction
+from infra.keys import SigningKeys
+from infra.token_service import TokenService, token_service_environment
+
+# Built Lambda packages, named by the hash of their inputs (git-ignored).
+BUILD_DIR = pathlib.Path(__file__).resolve().parent / "build" / "pulumi"
+
+settings = load_settings(pulumi.Config(), pulumi.get_project(), pulumi.get_stack())
+# Checked by the token service's own parser before any resource is declared.
+token_service_env = token_service_environment(settings) if settings.token_service else None
+account_id = aws.get_caller_identity_output().account_id
+
+keys = SigningKeys(
+    "signing-keys",
+    key_names=settings.signing_keys,
+    active_key_name=settings.active_signing_key,
+    key_bits=settings.signing_key_bits,
+    jwks_parameter_name=settings.jwks_parameter_name,
+    key_parameter_name=settings.signing_key_parameter_name,
+)
+edge = EdgeFunction("viewer-auth", settings=settings, keys=keys, account_id=account_id, build_dir=BUILD_DIR)
+bucket = PrivateBucket("media", force_destroy=settings.bucket_force_destroy)
+
+certificate_arn = settings.certificate_arn
+if settings.domain_name and settings.hosted_zone_id:
+    certificate_arn = AliasCertificate("alias-certificate", settings.domain_name, settings.hosted_zone_id).arn
+
+cdn = MediaCdn(
+    "cdn",
+    bucket=bucket,
+    viewer_request_lambda_arn=edge.qualified_arn,
+    cors_allowed_origins=settings.cors_allowed_origins,
+    price_class=settings.price_class,
+    domain_name=settings.domain_name,
+    certificate_arn=certificate_arn,
+    hosted_zone_id=settings.hosted_zone_id,
+)
+
+pulumi.export("bucketName", bucket.name)
+pulumi.export("distributionId", cdn.id)
+pulumi.export("distributionDomain", cdn.domain_name)
+pulumi.export("mediaUrl", cdn.url)
+pulumi.export("issuer", settings.issuer)
+pulumi.export("audience", settings.audience)
+pulumi.export("jwksParameterName", keys.jwks_parameter.name)
+pulumi.export("signingKeyParameterNames", {name: p.name for name, p in keys.key_parameters.items()})
+pulumi.export("activeKid", keys.active_kid)
+pulumi.export("edgeFunctionQualifiedArn", edge.qualified_arn)
+
+if settings.token_service:
+    token_service = TokenService("token-service", settings=settings, environment=token_service_env, keys=keys,
+                                 account_id=account_id, build_dir=BUILD_DIR)
+    pulumi.export("tokenServiceUrl", token_service.url)

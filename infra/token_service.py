@@ -1,0 +1,177 @@
+"""The token service as a Lambda function behind a public function URL.
+
+The URL needs no AWS authentication: POST /token authenticates callers itself with the app's
+identity provider token. The function's role may read only the signing-key parameters.
+"""
+import pathlib
+
+import pulumi
+import pulumi_aws as aws
+
+from infra import iam
+from infra.config import EDGE_REGION, ConfigError, Settings
+from infra.keys import SigningKeys
+from infra.lambda_package import build_python_package, pinned
+from token_service.settings import Settings as TokenServiceSettings, SettingsError
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
+HANDLER = "token_service_lambda.handler.handler"
+RUNTIME = "python3.13"
+# boto3 is not listed: the Lambda runtime ships it, and only key loading at start-up uses it.
+REQUIREMENTS = ("fastapi", "mangum", "PyJWT", "cryptography", "httpx")
+MEMORY_MB = 512  # Lambda's CPU share grows with memory; this keeps cold starts short
+TIMEOUT_SECONDS = 10
+LOG_RETENTION_DAYS = 30
+
+
+def package_sources() -> dict:
+    """{path in the zip: local file}: the token_service package and the Lambda entry module."""
+    sources = {p.relative_to(REPO_ROOT).as_posix(): p
+               for p in sorted((REPO_ROOT / "token_service").rglob("*.py")) if "__pycache__" not in p.parts}
+    sources["token_service_lambda/handler.py"] = REPO_ROOT / "infra" / "token_service_lambda" / "handler.py"
+    return sources
+
+
+def build_token_service_package(build_dir: pathlib.Path) -> pathlib.Path:
+    return build_python_package("token-service", pinned(REQUIREMENTS), package_sources(), build_dir)
+
+
+def token_service_environment(settings: Settings) -> dict:
+    """The TOKEN_SERVICE_* variables but the active kid (known only once the keys exist), checked
+    by the token service's own parser: a value it would refuse at start-up stops the program
+    before anything is deployed, instead of failing every cold start."""
+    env = {
+        "TOKEN_SERVICE_ISSUER": settings.issuer,
+        "TOKEN_SERVICE_AUDIENCE": settings.audience,
+        "TOKEN_SERVICE_IDP_ISSUER": settings.idp_issuer,
+        "TOKEN_SERVICE_IDP_AUDIENCE": settings.idp_audience,
+        "TOKEN_SERVICE_IDP_AUDIENCE_CLAIM": settings.idp_audience_claim,
+        "TOKEN_SERVICE_IDP_JWKS_URL": settings.idp_jwks_url,
+        "TOKEN_SERVICE_SIGNING_KEY_SSM_PARAMETER": ",".join(
+            settings.signing_key_parameter_name(name) for name in settings.signing_keys),
+        "TOKEN_SERVICE_SSM_REGION": EDGE_REGION,
+        "TOKEN_SERVICE_TOKEN_LIFETIME_SECONDS": str(settings.token_lifetime_seconds),
+        "TOKEN_SERVICE_CORS_ALLOWED_ORIGINS": ",".join(settings.cors_allowed_origins),
+        "TOKEN_SERVICE_COOKIE_NAME": settings.cookie_name or "",
+        "TOKEN_SERVICE_COOKIE_DOMAIN": settings.cookie_domain or "",
+    }
+    env = {name: value for name, value in env.items() if value}
+    try:
+        TokenServiceSettings.from_env(env)
+    except SettingsError as exc:
+        raise ConfigError(f"token service settings: {exc}") from None
+    return env
+
+
+class TokenService(pulumi.ComponentResource):
+    def __init__(
+        self,
+        name: str,
+        *,
+        settings: Settings,
+        environment: dict,
+        keys: SigningKeys,
+        account_id: pulumi.Input[str],
+        build_dir: pathlib.Path,
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        """`environment` is token_service_environment(settings); the active kid is added here."""
+        super().__init__("edge-private-media:infra:TokenService", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        function_name = settings.token_service_function_name
+        key_parameters = list(keys.key_parameters.values())
+
+        # Created here, not by Lambda on first use, so it has a retention and the role can be
+        # limited to it.
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs",
+            name=f"/aws/lambda/{function_name}",
+            retention_in_days=LOG_RETENTION_DAYS,
+            opts=child,
+        )
+        role = aws.iam.Role(
+            f"{name}-role",
+            description="Token service: reads its signing keys from SSM, writes its logs",
+            assume_role_policy=iam.assume_role_policy("lambda.amazonaws.com"),
+            opts=child,
+        )
+        role_policy = aws.iam.RolePolicy(
+            f"{name}-policy",
+            role=role.id,
+            policy=pulumi.Output.all(account_id, log_group.arn, *[p.arn for p in key_parameters]).apply(
+                lambda args: token_service_role_policy(args[0], args[1], args[2:])),
+            opts=child,
+        )
+        self.function = aws.lambda_.Function(
+            name,
+            name=function_name,
+            description="Exchanges an app access token for a short-lived viewing token",
+            runtime=RUNTIME,
+            architectures=["x86_64"],  # the wheels in the package are built for it
+            handler=HANDLER,
+            memory_size=MEMORY_MB,
+            timeout=TIMEOUT_SECONDS,
+            role=role.arn,
+            code=pulumi.FileArchive(str(build_token_service_package(build_dir))),
+            environment=aws.lambda_.FunctionEnvironmentArgs(variables=keys.active_kid.apply(
+                lambda kid: {**environment, "TOKEN_SERVICE_ACTIVE_KID": kid})),
+            # Ready to serve once created: its keys, its permission to read them, its log group.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, role_policy, *key_parameters]),
+        )
+        function_url = aws.lambda_.FunctionUrl(
+            f"{name}-url",
+            function_name=self.function.name,
+            authorization_type="NONE",
+            opts=child,
+        )
+        # A public function URL needs both grants (Lambda developer guide, "Control access to
+        # Lambda function URLs"): InvokeFunctionUrl for auth type NONE, and InvokeFunction
+        # limited to calls that come through a function URL.
+        aws.lambda_.Permission(
+            f"{name}-url-public",
+            function=self.function.name,
+            action="lambda:InvokeFunctionUrl",
+            principal="*",
+            function_url_auth_type="NONE",
+            opts=child,
+        )
+        aws.lambda_.Permission(
+            f"{name}-url-invoke",
+            function=self.function.name,
+            action="lambda:InvokeFunction",
+            principal="*",
+            invoked_via_function_url=True,
+            opts=child,
+        )
+        self.url = function_url.function_url
+        self.register_outputs({"url": self.url, "function_arn": self.function.arn})
+
+
+def token_service_role_policy(account_id: str, log_group_arn: str, key_parameter_arns) -> str:
+    """GetParameter on the key parameters only; Decrypt only as SSM, only for those parameters."""
+    key_parameter_arns = list(key_parameter_arns)
+    return iam.policy(
+        {
+            "Sid": "ReadSigningKeyParameters",
+            "Effect": "Allow",
+            "Action": "ssm:GetParameter",
+            "Resource": key_parameter_arns,
+        },
+        {
+            # SecureStrings use the account's aws/ssm key. Naming it would need a lookup that
+            # fails before the account's first SecureString exists, so scope by how it is used:
+            # only through SSM in us-east-1, and only for these parameters (SSM passes the
+            # parameter ARN as encryption context).
+            "Sid": "DecryptSigningKeyParameters",
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": f"arn:aws:kms:{EDGE_REGION}:{account_id}:key/*",
+            "Condition": {
+                "StringEquals": {
+                    "kms:ViaService": f"ssm.{EDGE_REGION}.amazonaws.com",
+                    "kms:EncryptionContext:PARAMETER_ARN": key_parameter_arns,
+                },
+            },
+        },
+        iam.log_statement([log_group_arn]),
+    )
