@@ -53,18 +53,24 @@ class Idp:
 
 
 class JwksServer:
-    """Serves a JWKS at /jwks.json on loopback; stop() makes the IdP unreachable."""
+    """Serves a JWKS at /jwks.json on loopback; stop() makes the IdP unreachable.
+
+    `document`, `status` and `delay` may be changed while it runs (a rotating, failing or slow IdP).
+    """
 
     def __init__(self, document):
         self.document = document
+        self.status = 200
+        self.delay = 0.0
         self.fetches = 0
         server = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
                 server.fetches += 1
+                time.sleep(server.delay)
                 body = json.dumps(server.document).encode()
-                self.send_response(200 if self.path == "/jwks.json" else 404)
+                self.send_response(server.status if self.path == "/jwks.json" else 404)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
