@@ -30,21 +30,21 @@ def _segment(segment, what):
         raise InvalidToken("malformed", f"{what} is not canonical base64url") from None
 
 
-def _object(segment, what):
+def _object(data, what):
     try:
-        return strict.json_object(_segment(segment, what))
+        return strict.json_object(data)
     except ValueError:
         raise InvalidToken("malformed", f"{what} is not a JSON object") from None
 
 
 def read_header(token, max_bytes):
-    """(kid, signing_input, signature) from a compact JWS, checking the header strictly."""
+    """(kid, signing_input, signature, payload bytes) from a compact JWS; the header checked strictly."""
     if len(token) > max_bytes:
         raise InvalidToken("oversize", "token too large")
     if token.count(".") != 2:
         raise InvalidToken("malformed", "token must have three segments")
     header_b64, payload_b64, signature_b64 = token.split(".")
-    header = _object(header_b64, "header")
+    header = _object(_segment(header_b64, "header"), "header")
     if header.get("alg") != "RS256":
         raise InvalidToken("bad_alg", "alg must be RS256")
     if "typ" in header and header["typ"] != "JWT":
@@ -55,8 +55,9 @@ def read_header(token, max_bytes):
     kid = header.get("kid")
     if type(kid) is not str or not 1 <= len(kid) <= 256:
         raise InvalidToken("bad_kid", "kid must be a string naming a known key")
+    payload = _segment(payload_b64, "payload")  # decoded, but parsed only once the signature holds
     signature = _segment(signature_b64, "signature")
-    return kid, f"{header_b64}.{payload_b64}".encode("ascii"), signature, payload_b64
+    return kid, f"{header_b64}.{payload_b64}".encode("ascii"), signature, payload
 
 
 def _numeric_date(claims, name):
@@ -98,9 +99,9 @@ def check_claims(claims, config, now):
 
 def verify(token, keys, config, now):
     """A Grant for a token that passes every check; InvalidToken (or Unavailable) otherwise."""
-    kid, signing_input, signature, payload_b64 = read_header(token, config.max_token_bytes)
+    kid, signing_input, signature, payload = read_header(token, config.max_token_bytes)
     if not keys.verifier(kid, now)(signing_input, signature):
         raise InvalidToken("bad_signature", "signature does not verify")
-    grant = check_claims(_object(payload_b64, "payload"), config, now)
+    grant = check_claims(_object(payload, "payload"), config, now)
     grant.kid = kid
     return grant

@@ -161,6 +161,16 @@ def test_non_zero_trailing_bits(authorizer, tokens):
     assert reason(authorizer) == "malformed"
 
 
+@pytest.mark.parametrize("segment", [0, 1, 2])
+@pytest.mark.parametrize("junk", ["é", "\u2024", "%2E", "\x00", "=", "."])
+def test_non_base64_characters_in_any_segment(authorizer, tokens, segment, junk):
+    parts = tokens.make().split(".")
+    parts[segment] = parts[segment][:8] + junk + parts[segment][8:]
+    result = deny(authorizer, ".".join(parts))
+    assert result["status"] == "401"
+    assert reason(authorizer) == "malformed"
+
+
 @pytest.mark.parametrize("segments", [1, 2, 4, 5])
 def test_wrong_segment_count(authorizer, tokens, segments):
     parts = tokens.make().split(".")
