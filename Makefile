@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 READY := $(VENV)/.ready
 
-.PHONY: test bench system-deps clean
+.PHONY: dev test bench system-deps clean
 
 $(READY): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +15,11 @@ $(READY): pyproject.toml
 # Debian's chromium for the browser test (Playwright cannot download its own here).
 system-deps:
 	@scripts/ensure-system-deps
+
+# The whole system on this machine (moto, IdP, token service, CDN stand-in, demo page); Ctrl-C stops it.
+# Options (ports, timings): make dev DEV_ARGS="--demo-port 9000"; see python -m local_stack --help.
+dev: $(READY)
+	$(BIN)/python -m local_stack $(DEV_ARGS)
 
 test: $(READY) system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

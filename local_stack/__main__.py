@@ -1,0 +1,5 @@
+import sys
+
+from local_stack.runner import main
+
+sys.exit(main())

@@ -1,0 +1,85 @@
+"""What `pulumi up` would create in AWS, created in moto: private bucket, objects, keys in SSM, IAM.
+
+moto enforces IAM (INITIAL_NO_AUTH_ACTION_COUNT, see moto_server): after the few unsigned calls
+that create an admin, every request must be SigV4-signed by a known user whose policies allow it.
+Each part gets its own user, as each AWS part has its own role:
+- `cloudfront-oac` may only s3:GetObject on the bucket's objects (the OAC's bucket policy grant);
+- `edge-function` may only ssm:GetParameter (the edge's role: the JWKS parameter);
+- `token-service` may only ssm:GetParameter (its role: its signing key parameter).
+moto checks the action of an SSM call but not the parameter ARN (a policy naming the ARN is
+refused outright), so the two SSM grants name no resource here; in AWS they name one parameter.
+"""
+import dataclasses
+import json
+
+import boto3
+
+REGION = "us-east-1"  # where Lambda@Edge and the SSM parameters it reads live
+ADMIN_USER = "local-stack-admin"
+ALLOW_ALL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+BOOTSTRAP_CALLS = 3  # the unsigned calls bootstrap_admin makes; moto enforces IAM after them
+
+
+@dataclasses.dataclass(frozen=True)
+class AccessKey:
+    access_key_id: str
+    secret_access_key: str
+
+    def env(self):
+        """Environment variables that make boto3 in a child process act as this user."""
+        return {"AWS_ACCESS_KEY_ID": self.access_key_id, "AWS_SECRET_ACCESS_KEY": self.secret_access_key,
+                "AWS_DEFAULT_REGION": REGION}
+
+
+def client(service, endpoint, key):
+    return boto3.client(service, endpoint_url=endpoint, region_name=REGION,
+                        aws_access_key_id=key.access_key_id, aws_secret_access_key=key.secret_access_key)
+
+
+def bootstrap_admin(endpoint):
+    """The stack's own admin, made with moto's BOOTSTRAP_CALLS unsigned calls; nobody else is unsigned."""
+    iam = client("iam", endpoint, AccessKey("bootstrap", "bootstrap"))
+    iam.create_user(UserName=ADMIN_USER)
+    iam.put_user_policy(UserName=ADMIN_USER, PolicyName="admin", PolicyDocument=json.dumps(ALLOW_ALL))
+    created = iam.create_access_key(UserName=ADMIN_USER)["AccessKey"]
+    return AccessKey(created["AccessKeyId"], created["SecretAccessKey"])
+
+
+def create_user(iam, name, statements):
+    iam.create_user(UserName=name)
+    policy = {"Version": "2012-10-17", "Statement": statements}
+    iam.put_user_policy(UserName=name, PolicyName=f"{name}-policy", PolicyDocument=json.dumps(policy))
+    created = iam.create_access_key(UserName=name)["AccessKey"]
+    return AccessKey(created["AccessKeyId"], created["SecretAccessKey"])
+
+
+def create_private_bucket(s3, bucket, objects):
+    s3.create_bucket(Bucket=bucket)
+    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
+    s3.put_bucket_ownership_controls(Bucket=bucket, OwnershipControls={
+        "Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]})
+    for obj in objects:
+        s3.put_object(Bucket=bucket, Key=obj.key, Body=obj.source.read_bytes(), ContentType=obj.content_type)
+
+
+def put_signing_keys(ssm, key_parameter, private_pem, jwks_parameter, jwks):
+    """The production layout: each private key a SecureString holding its PEM, the JWKS one String."""
+    ssm.put_parameter(Name=key_parameter, Value=private_pem.decode(), Type="SecureString",
+                      Description="token service signing key (PEM)")
+    ssm.put_parameter(Name=jwks_parameter, Value=json.dumps(jwks, separators=(",", ":")), Type="String",
+                      Description="public keys the edge accepts (JWKS)")
+
+
+def provision(endpoint, admin, bucket, objects, key_parameter, private_pem, jwks_parameter, jwks):
+    """Everything in moto; returns the access keys of the parts: {"cdn", "edge", "token_service"}."""
+    create_private_bucket(client("s3", endpoint, admin), bucket, objects)
+    put_signing_keys(client("ssm", endpoint, admin), key_parameter, private_pem, jwks_parameter, jwks)
+    iam = client("iam", endpoint, admin)
+    read_parameter = [{"Effect": "Allow", "Action": "ssm:GetParameter", "Resource": "*"}]
+    return {
+        "cdn": create_user(iam, "cloudfront-oac", [
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"}]),
+        "edge": create_user(iam, "edge-function", read_parameter),
+        "token_service": create_user(iam, "token-service", read_parameter),
+    }

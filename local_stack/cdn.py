@@ -1,0 +1,230 @@
+"""The CloudFront stand-in: `python -m local_stack.cdn CONFIG.json` (started by the runner).
+
+What one request goes through, as on CloudFront with this project's distribution:
+1. methods other than GET, HEAD and OPTIONS are refused (403) before anything runs;
+2. the viewer request becomes a CloudFront-shaped viewer-request event, and the handler of the
+   built edge package (loaded from the zip, see lambda_runtime) runs on it;
+3. a generated response goes back as it is; a returned request goes to the private bucket
+   signed with SigV4 as OAC does (viewer Authorization never forwarded), with Range and the
+   conditional headers passed through and the body streamed back;
+4. the response headers policy's CORS headers are added to what the origin answered.
+Not emulated: caching, geo restriction, edge locations and replicas, TLS, compression.
+"""
+import base64
+import html
+import json
+import pathlib
+import secrets
+import signal
+import sys
+import tempfile
+import threading
+
+from local_stack.httpserve import Handler, Server
+from local_stack.lambda_runtime import LambdaContext, load_handler
+from local_stack.origin import SignedOrigin
+
+CHUNK_BYTES = 64 * 1024
+GENERATED_RESPONSE_LIMIT = 40 * 1024  # Lambda@Edge viewer-request: headers + body
+READ_ONLY_HEADERS = ("content-length", "host", "transfer-encoding", "via")
+# Not passed back from the origin: hop-by-hop headers, what this server sets itself, and the
+# origin's own CORS headers (moto adds `Access-Control-Allow-Origin: *` to every S3 answer; a
+# real bucket without a CORS configuration sends none, and the policy overrides the origin's).
+_NOT_FROM_ORIGIN = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
+                    "proxy-authenticate", "proxy-authorization", "server", "date"}
+
+
+def cf_headers(pairs):
+    """[(Name, value)] -> CloudFront's {"name": [{"key": "Name", "value": value}]}."""
+    out = {}
+    for name, value in pairs:
+        out.setdefault(name.lower(), []).append({"key": name, "value": value})
+    return out
+
+
+def viewer_request_event(method, uri, querystring, headers, client_ip, domain):
+    return {"Records": [{"cf": {
+        "config": {"distributionDomainName": domain, "distributionId": "ELOCALSTANDIN",
+                   "eventType": "viewer-request", "requestId": secrets.token_urlsafe(40)},
+        "request": {"clientIp": client_ip, "headers": cf_headers(headers), "method": method,
+                    "querystring": querystring, "uri": uri},
+    }}]}
+
+
+class LambdaValidationError(Exception):
+    """The function's result is one CloudFront would refuse (it answers 502)."""
+
+
+def check_result(sent, result):
+    if type(result) is not dict:
+        raise LambdaValidationError("the function returned no request or response object")
+    if "status" in result:
+        if not str(result["status"]).isdigit() or not 100 <= int(result["status"]) <= 599:
+            raise LambdaValidationError("invalid status")
+        size = len(json.dumps(result.get("headers", {}))) + len(result.get("body") or "")
+        if size > GENERATED_RESPONSE_LIMIT:
+            raise LambdaValidationError(f"generated response of {size} bytes is over the 40 KB limit")
+        return
+    for name in READ_ONLY_HEADERS:
+        if result.get("headers", {}).get(name) != sent[name]:
+            raise LambdaValidationError(f"the function changed the read-only header {name}")
+
+
+class Distribution:
+    """The behaviour: the edge function (one invocation at a time, as in one Lambda container),
+    the origin, and the response headers policy's CORS settings."""
+
+    def __init__(self, handler, origin, function_name, domain, cors_allow_origins, cors_expose_headers):
+        self.handler = handler
+        self.origin = origin
+        self.function_name = function_name
+        self.domain = domain
+        self.cors_allow_origins = frozenset(cors_allow_origins)
+        self.cors_expose_headers = ", ".join(cors_expose_headers)
+        self._container = threading.Lock()
+
+    def invoke(self, event):
+        sent = {name: event["Records"][0]["cf"]["request"]["headers"].get(name) for name in READ_ONLY_HEADERS}
+        with self._container:
+            result = self.handler(event, LambdaContext(self.function_name))
+        check_result(sent, result)
+        return result
+
+    def cors_headers(self, origin):
+        if origin not in self.cors_allow_origins:
+            return []
+        return [("Access-Control-Allow-Origin", origin), ("Access-Control-Expose-Headers", self.cors_expose_headers),
+                ("Vary", "Origin")]
+
+
+def make_server(host, port, distribution):
+    class StandInHandler(Handler):
+        def version_string(self):
+            return "CloudFront"
+
+        def do_GET(self):
+            uri, _, querystring = self.path.partition("?")
+            if not uri.startswith("/"):
+                self._error(400, "Bad request.")
+                return
+            event = viewer_request_event(self.command, uri, querystring, self.headers.items(),
+                                         self.client_address[0], distribution.domain)
+            try:
+                result = distribution.invoke(event)
+            except Exception as exc:  # an exception in the function, or a result CloudFront refuses
+                print(json.dumps({"stand_in": "lambda_error", "error": type(exc).__name__, "detail": str(exc)[:200]}),
+                      file=sys.stderr, flush=True)
+                self._error(502, "The Lambda function returned an invalid response or raised an error.",
+                            "LambdaExecutionError from cloudfront")
+                return
+            if "status" in result:
+                self._send_generated(result)
+            else:
+                self._forward(result)
+
+        do_HEAD = do_OPTIONS = do_GET
+
+        def _refuse_method(self):
+            self.close_connection = True  # its body is never read
+            self._error(403, "This distribution is not configured to allow the HTTP request method that was "
+                             "used for this request. The distribution supports only cachable requests.")
+
+        do_POST = do_PUT = do_PATCH = do_DELETE = do_TRACE = do_CONNECT = _refuse_method
+
+        def _common(self, x_cache):
+            self.send_header("Via", "1.1 local-stand-in.cloudfront.net (CloudFront)")
+            self.send_header("X-Cache", x_cache)
+            self.send_header("X-Amz-Cf-Pop", "LOCAL1")
+            self.send_header("X-Amz-Cf-Id", secrets.token_urlsafe(42))
+
+        def _send_generated(self, result):
+            body = (result.get("body") or "").encode()
+            if result.get("bodyEncoding") == "base64":
+                body = base64.b64decode(body)
+            self.send_response(int(result["status"]), result.get("statusDescription"))
+            for entries in (result.get("headers") or {}).values():
+                for entry in entries:
+                    if entry["key"].lower() != "content-length":
+                        self.send_header(entry["key"], entry["value"])
+            self.send_header("Content-Length", str(len(body)))
+            self._common("LambdaGeneratedResponse from cloudfront")
+            self.end_headers()
+            if self.command != "HEAD" and body:
+                self.wfile.write(body)
+
+        def _forward(self, request):
+            viewer = {name: entries[0]["value"] for name, entries in request["headers"].items()}
+            try:
+                response = distribution.origin.open(self.command, request["uri"], viewer)
+            except OSError:
+                self._error(502, "CloudFront wasn't able to connect to the origin.")
+                return
+            try:
+                self.send_response(response.status)
+                for name, value in response.getheaders():
+                    lowered = name.lower()
+                    if lowered not in _NOT_FROM_ORIGIN and not lowered.startswith("access-control-"):
+                        self.send_header(name, value)
+                has_body = self.command != "HEAD" and response.status not in (204, 304)
+                if has_body and response.getheader("Content-Length") is None:
+                    self.send_header("Connection", "close")  # length unknown: the end of the body is the close
+                    self.close_connection = True
+                for name, value in distribution.cors_headers(self.headers.get("Origin")):
+                    self.send_header(name, value)
+                self._common("Miss from cloudfront" if response.status < 400 else "Error from cloudfront")
+                self.end_headers()
+                if has_body:
+                    while chunk := response.read(CHUNK_BYTES):
+                        self.wfile.write(chunk)
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True  # the viewer went away (a player cancelling a range)
+            except OSError:
+                self.close_connection = True  # the origin broke off mid-body: the viewer sees a short body
+            finally:
+                response.close()
+                response.connection.close()
+
+        def _error(self, status, message, x_cache="Error from cloudfront"):
+            """An error CloudFront itself answers (not the function, not the origin)."""
+            body = (f"<!DOCTYPE html><html><head><title>{status} ERROR</title></head><body><h1>{status} ERROR</h1>"
+                    f"<h2>The request could not be satisfied.</h2><p>{html.escape(message)}</p></body></html>").encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            for name, value in distribution.cors_headers(self.headers.get("Origin")):
+                self.send_header(name, value)
+            self._common(x_cache)
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+    return Server((host, port), StandInHandler)
+
+
+def main(argv):
+    if len(argv) != 1:
+        print("usage: python -m local_stack.cdn CONFIG.json", file=sys.stderr)
+        return 2
+    config = json.loads(pathlib.Path(argv[0]).read_text())
+    with tempfile.TemporaryDirectory(prefix="edge-task-") as task_dir:
+        handler = load_handler(config["package"], task_dir)
+        credentials = config["oac_credentials"]
+        origin = SignedOrigin(config["s3_endpoint"], config["bucket"], credentials["access_key_id"],
+                              credentials["secret_access_key"])
+        distribution = Distribution(handler, origin, config["function_name"], config["domain"],
+                                    config["cors_allow_origins"], config["cors_expose_headers"])
+        try:
+            server = make_server(config["host"], config["port"], distribution)
+        except OSError as exc:
+            print(f"cdn stand-in: cannot listen on {config['host']}:{config['port']}: {exc.strerror}", file=sys.stderr)
+            return 1
+        # SIGTERM from the runner: stop accepting, let serve_forever return, clean the task dir.
+        signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+        signal.signal(signal.SIGINT, lambda *_: threading.Thread(target=server.shutdown).start())
+        server.serve_forever()
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
