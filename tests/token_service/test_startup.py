@@ -1,0 +1,96 @@
+"""Start-up validation: a missing or malformed setting or key stops the service with one clear
+line naming it and a non-zero exit."""
+import os
+import subprocess
+import sys
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from token_service.app import create_app
+from token_service.settings import Settings, SettingsError
+from tests.token_service.conftest import ROOT, free_port
+
+
+@pytest.fixture
+def env(base_settings):
+    return {f"TOKEN_SERVICE_{name.upper()}": str(value) for name, value in base_settings.items()}
+
+
+def weak_key_file(tmp_path, **kwargs):
+    path = tmp_path / "weak.pem"
+    path.write_bytes(rsa.generate_private_key(**kwargs).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return str(path)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"TOKEN_SERVICE_ISSUER": None}, "TOKEN_SERVICE_ISSUER: required"),
+    ({"TOKEN_SERVICE_IDP_AUDIENCE": " "}, "TOKEN_SERVICE_IDP_AUDIENCE: required"),
+    ({"TOKEN_SERVICE_SIGNING_KEY_FILE": None},
+     "TOKEN_SERVICE_SIGNING_KEY_FILE or TOKEN_SERVICE_SIGNING_KEY_SSM_PARAMETER: set exactly one"),
+    ({"TOKEN_SERVICE_SIGNING_KEY_SSM_PARAMETER": "/media/key"},
+     "TOKEN_SERVICE_SIGNING_KEY_FILE or TOKEN_SERVICE_SIGNING_KEY_SSM_PARAMETER: set exactly one"),
+    ({"TOKEN_SERVICE_IDP_PUBLIC_KEY_FILE": "/x.pem"},
+     "TOKEN_SERVICE_IDP_JWKS_URL or TOKEN_SERVICE_IDP_PUBLIC_KEY_FILE: set exactly one"),
+    ({"TOKEN_SERVICE_IDP_JWKS_URL": "file:///etc/passwd"}, "TOKEN_SERVICE_IDP_JWKS_URL: not an http(s) URL"),
+    ({"TOKEN_SERVICE_TOKEN_LIFETIME_SECONDS": "7200"}, "TOKEN_SERVICE_TOKEN_LIFETIME_SECONDS: must be 1..3600"),
+    ({"TOKEN_SERVICE_TOKEN_LIFETIME_SECONDS": "five"}, "TOKEN_SERVICE_TOKEN_LIFETIME_SECONDS: not an integer"),
+    ({"TOKEN_SERVICE_IDP_TIMEOUT_SECONDS": "0"}, "TOKEN_SERVICE_IDP_TIMEOUT_SECONDS: must be > 0"),
+    ({"TOKEN_SERVICE_IDP_ALGORITHMS": "RS256,HS256"}, "TOKEN_SERVICE_IDP_ALGORITHMS: allowed values are"),
+    ({"TOKEN_SERVICE_IDP_ALGORITHMS": "none"}, "TOKEN_SERVICE_IDP_ALGORITHMS: allowed values are"),
+    ({"TOKEN_SERVICE_DEFAULT_PATHS": "videos/{sub}/"}, "TOKEN_SERVICE_DEFAULT_PATHS: scope 'videos/sub/' must start"),
+    ({"TOKEN_SERVICE_DEFAULT_PATHS": "/videos/../"}, "TOKEN_SERVICE_DEFAULT_PATHS: scope '/videos/../' has an empty"),
+    ({"TOKEN_SERVICE_CORS_ALLOWED_ORIGINS": "https://app.example.com/"},
+     "TOKEN_SERVICE_CORS_ALLOWED_ORIGINS: 'https://app.example.com/' is not an origin"),
+    ({"TOKEN_SERVICE_COOKIE_SAMESITE": "lax"}, "TOKEN_SERVICE_COOKIE_SAMESITE: one of Strict, Lax, None"),
+    ({"TOKEN_SERVICE_COOKIE_DOMAIN": ".example.com"}, "TOKEN_SERVICE_COOKIE_DOMAIN: needs TOKEN_SERVICE_COOKIE_NAME"),
+    ({"TOKEN_SERVICE_COOKIE_NAME": "media token"}, "TOKEN_SERVICE_COOKIE_NAME: letters, digits"),
+    ({"TOKEN_SERVICE_SIGNING_KEY_FILE": "/nonexistent/key.pem"},
+     "TOKEN_SERVICE_SIGNING_KEY_FILE /nonexistent/key.pem: No such file or directory"),
+    ({"TOKEN_SERVICE_SIGNING_KEY_FILE": "{weak}"}, "PEM block 1: RSA modulus must be at least 2048 bits"),
+    ({"TOKEN_SERVICE_SIGNING_KEY_FILE": "{junk}"}, "junk.pem: no PEM private key found"),
+    ({"TOKEN_SERVICE_ACTIVE_KID": "nope"}, "TOKEN_SERVICE_ACTIVE_KID: no loaded key has kid 'nope'"),
+    ({"TOKEN_SERVICE_SIGNING_KEY_IDS": "a,b"}, "TOKEN_SERVICE_SIGNING_KEY_IDS: 2 kids for 1 keys"),
+    ({"TOKEN_SERVICE_IDP_JWKS_URL": None, "TOKEN_SERVICE_IDP_PUBLIC_KEY_FILE": "{junk}"},
+     "TOKEN_SERVICE_IDP_PUBLIC_KEY_FILE {junk}: not a PEM public key"),
+])
+def test_bad_settings_name_the_variable(env, tmp_path, change, message):
+    junk = tmp_path / "junk.pem"
+    junk.write_bytes(b"junk")
+    weak = weak_key_file(tmp_path, public_exponent=65537, key_size=1024)
+
+    def fill(text):
+        return text.replace("{junk}", str(junk)).replace("{weak}", weak)
+
+    for name, value in change.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = fill(value)
+    with pytest.raises(SettingsError) as raised:
+        create_app(Settings.from_env(env))
+    assert str(raised.value).startswith("TOKEN_SERVICE_")
+    assert fill(message) in str(raised.value)
+
+
+def test_settings_defaults(env):
+    settings = Settings.from_env(env)
+    assert settings.token_lifetime_seconds == 300
+    assert settings.idp_algorithms == ("RS256",)
+    assert settings.cookie_mode is False
+    assert settings.default_paths == ()
+    assert settings.ssm_region == "us-east-1"
+
+
+def test_the_server_refuses_to_start_with_one_line_and_exit_2(env, tmp_path):
+    env["TOKEN_SERVICE_TOKEN_LIFETIME_SECONDS"] = "86400"
+    port = free_port()
+    full_env = {**{k: v for k, v in os.environ.items() if not k.startswith("TOKEN_SERVICE_")}, **env}
+    result = subprocess.run([sys.executable, "-m", "token_service", "--port", str(port)], cwd=ROOT,
+                            env=full_env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "token_service: TOKEN_SERVICE_TOKEN_LIFETIME_SECONDS: must be 1..3600"]
+    assert result.stdout == ""
