@@ -14,7 +14,7 @@ import pulumi
 import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from pulumi.runtime import settings as runtime_settings
+from pulumi.runtime import rpc, settings as runtime_settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
@@ -79,6 +79,7 @@ class Resource:
 class Deployment:
     resources: list
     exports: dict
+    urns_with_outputs: set  # components that called register_outputs
 
     def of_type(self, type_token: str) -> list:
         return [r for r in self.resources if r.type == type_token]
@@ -94,6 +95,15 @@ class Deployment:
         return found[0]
 
 
+def is_secret(value) -> bool:
+    """Whether a recorded input was sent as a Pulumi secret (encrypted in state, masked in output)."""
+    return isinstance(value, dict) and value.get(rpc._special_sig_key) == rpc._special_secret_sig
+
+
+def plain(value):
+    return value["value"] if is_secret(value) else value
+
+
 _rsa_keys = {}
 
 
@@ -107,6 +117,16 @@ def rsa_key_pems(name: str, bits: int) -> tuple:
                                                serialization.PublicFormat.SubjectPublicKeyInfo).decode()
         _rsa_keys[name, bits] = (private, public)
     return _rsa_keys[name, bits]
+
+
+class RecordingMonitor(pulumi.runtime.mocks.MockMonitor):
+    def __init__(self, mocks):
+        super().__init__(mocks)
+        self.urns_with_outputs = set()
+
+    def RegisterResourceOutputs(self, request):
+        self.urns_with_outputs.add(request.urn)
+        return super().RegisterResourceOutputs(request)
 
 
 class RecordingMocks(pulumi.runtime.Mocks):
@@ -161,10 +181,11 @@ def _computed_outputs(type_token, name, inputs) -> dict:
     return {}
 
 
-def run_program(overrides: dict | None = None) -> Deployment:
-    """Runs __main__.py with the base config plus `overrides`; raises what the program raises."""
-    mocks = RecordingMocks()
-    monitor = pulumi.runtime.mocks.MockMonitor(mocks)
+def run_program(overrides: dict | None = None, mocks: RecordingMocks | None = None) -> Deployment:
+    """Runs __main__.py with the base config plus `overrides`; raises what the program raises
+    (pass `mocks` to see what was registered before that)."""
+    mocks = mocks or RecordingMocks()
+    monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_all_config(stack_config(overrides or {}))
     runtime_settings.ROOT.set(None)  # a fresh stack resource, so exports of earlier runs are gone
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=STACK, preview=False, monitor=monitor)
@@ -176,4 +197,4 @@ def run_program(overrides: dict | None = None) -> Deployment:
         resource.urn = urns[resource.name, resource.type]
     stack = runtime_settings.get_root_resource()
     exports = {key: _sync_await(pulumi.Output.from_input(value).future()) for key, value in stack.outputs.items()}
-    return Deployment(mocks.resources, exports)
+    return Deployment(mocks.resources, exports, monitor.urns_with_outputs)

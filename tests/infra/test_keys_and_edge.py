@@ -1,0 +1,210 @@
+"""Signing keys, the JWKS, the edge role and function, and the edge package the program builds."""
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+import zipfile
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
+
+from edge.config import load_config
+from tests.cf import bearer, viewer_request
+from tests.infra.harness import ACCOUNT, is_secret, plain, rsa_key_pems, run_program
+from token_service.keys import public_jwk, thumbprint
+
+PREFIX = "/edge-private-media/test"
+EDGE_NAME = "edge-private-media-test-viewer-auth"
+
+
+def key_pems(name, bits=2048):
+    return rsa_key_pems(f"signing-keys-{name}", bits)
+
+
+def test_each_listed_key_is_generated_rsa_2048(deployment):
+    keys = deployment.of_type("tls:index/privateKey:PrivateKey")
+    assert sorted(k.name for k in keys) == ["signing-keys-2025-01", "signing-keys-2025-02"]
+    for key in keys:
+        assert key.inputs["algorithm"] == "RSA"
+        assert key.inputs["rsaBits"] == 2048
+
+
+def test_key_size_from_config():
+    keys = run_program({"signingKeyBits": 3072}).of_type("tls:index/privateKey:PrivateKey")
+    assert {k.inputs["rsaBits"] for k in keys} == {3072}
+
+
+def test_private_keys_in_secure_strings_in_us_east_1(deployment):
+    for name in ("2025-01", "2025-02"):
+        parameter = deployment.parameter(f"{PREFIX}/signing-keys/{name}")
+        assert parameter.inputs["type"] == "SecureString"
+        assert parameter.inputs["region"] == "us-east-1"
+        assert is_secret(parameter.inputs["value"])
+        assert plain(parameter.inputs["value"]) == key_pems(name)[0]
+
+
+def test_jwks_parameter_holds_every_listed_public_key(deployment):
+    parameter = deployment.parameter(f"{PREFIX}/jwks")
+    assert parameter.inputs["type"] == "String"
+    assert parameter.inputs["region"] == "us-east-1"
+    expected = [public_jwk(load_pem_public_key(key_pems(name)[1].encode())) for name in ("2025-01", "2025-02")]
+    assert json.loads(plain(parameter.inputs["value"])) == {"keys": expected}
+    for jwk in expected:  # the contract's shape
+        assert (jwk["kty"], jwk["use"], jwk["alg"], jwk["e"]) == ("RSA", "sig", "RS256", "AQAB")
+
+
+def test_active_kid_is_the_thumbprint_of_the_active_key(deployment):
+    active = load_pem_public_key(key_pems("2025-02")[1].encode())
+    assert deployment.exports["activeKid"] == thumbprint(active)
+
+
+def test_retiring_a_key_removes_it_everywhere():
+    deployment = run_program({"signingKeys": ["2025-02"], "activeSigningKey": "2025-02"})
+    assert [k.name for k in deployment.of_type("tls:index/privateKey:PrivateKey")] == ["signing-keys-2025-02"]
+    jwks = json.loads(plain(deployment.parameter(f"{PREFIX}/jwks").inputs["value"]))
+    assert [k["kid"] for k in jwks["keys"]] == [deployment.exports["activeKid"]]
+    assert list(deployment.exports["signingKeyParameterNames"]) == ["2025-02"]
+
+
+def test_parameter_prefix_from_config():
+    deployment = run_program({"parameterPrefix": "/media/prod"})
+    names = sorted(p.inputs["name"] for p in deployment.of_type("aws:ssm/parameter:Parameter"))
+    assert names == ["/media/prod/jwks", "/media/prod/signing-keys/2025-01", "/media/prod/signing-keys/2025-02"]
+
+
+def test_edge_role_trusts_lambda_and_edgelambda_only(deployment):
+    role = deployment.one("aws:iam/role:Role", "viewer-auth-role")
+    [statement] = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    assert statement["Effect"] == "Allow" and statement["Action"] == "sts:AssumeRole"
+    assert sorted(statement["Principal"]["Service"]) == ["edgelambda.amazonaws.com", "lambda.amazonaws.com"]
+
+
+def test_edge_role_has_one_inline_policy_and_nothing_managed(deployment):
+    role = deployment.one("aws:iam/role:Role", "viewer-auth-role")
+    assert "managedPolicyArns" not in role.inputs and "inlinePolicies" not in role.inputs
+    assert not deployment.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    assert not deployment.of_type("aws:iam/policyAttachment:PolicyAttachment")
+    policies = [p for p in deployment.of_type("aws:iam/rolePolicy:RolePolicy") if p.inputs["role"] == "viewer-auth-role-id"]
+    assert len(policies) == 1
+
+
+def test_edge_policy_reads_only_the_jwks_and_writes_only_its_logs(deployment):
+    policy = deployment.one("aws:iam/rolePolicy:RolePolicy", "viewer-auth-policy")
+    statements = json.loads(policy.inputs["policy"])["Statement"]
+    jwks_arn = deployment.parameter(f"{PREFIX}/jwks").outputs["arn"]
+    log_group = f"arn:aws:logs:*:{ACCOUNT}:log-group:/aws/lambda/us-east-1.{EDGE_NAME}"
+    assert all(s["Effect"] == "Allow" for s in statements)
+    grants = {}
+    for statement in statements:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        for action in actions:
+            grants.setdefault(action, set()).update(resources)
+    assert grants == {
+        "ssm:GetParameter": {jwks_arn},
+        "logs:CreateLogGroup": {log_group, f"{log_group}:*"},
+        "logs:CreateLogStream": {log_group, f"{log_group}:*"},
+        "logs:PutLogEvents": {log_group, f"{log_group}:*"},
+    }
+
+
+def test_edge_function_settings(deployment):
+    function = deployment.one("aws:lambda/function:Function", "viewer-auth").inputs
+    assert function["name"] == EDGE_NAME
+    assert function["region"] == "us-east-1"
+    assert function["runtime"] == "python3.13"
+    assert function["handler"] == "edge.handler.handler"
+    assert function["memorySize"] == 128
+    assert function["timeout"] == 5
+    assert function["publish"] is True
+    assert function["architectures"] == ["x86_64"]
+    assert function["role"] == deployment.one("aws:iam/role:Role", "viewer-auth-role").outputs["arn"]
+    # Lambda@Edge allows none of these.
+    for forbidden in ("environment", "layers", "vpcConfig"):
+        assert forbidden not in function
+
+
+def test_edge_function_survives_destroy(deployment):
+    # Replicas make DeleteFunction fail for hours; the provider must leave the function alone.
+    assert deployment.one("aws:lambda/function:Function", "viewer-auth").inputs["skipDestroy"] is True
+
+
+@pytest.fixture(scope="module")
+def edge_package(deployment, tmp_path_factory):
+    """The edge zip the program built, unpacked: (directory, config.json dict, zip size)."""
+    archive = deployment.one("aws:lambda/function:Function", "viewer-auth").inputs["code"]
+    directory = tmp_path_factory.mktemp("edge-package")
+    with zipfile.ZipFile(archive.path) as package:
+        package.extractall(directory)
+    config = json.loads((directory / "edge" / "config.json").read_text())
+    return directory, config, os.path.getsize(archive.path)
+
+
+def test_edge_package_config_is_built_from_stack_config_and_keys(deployment, edge_package):
+    _, config, _ = edge_package
+    assert config["issuer"] == "https://tokens.example.com"
+    assert config["audience"] == "https://media.example.com"
+    assert config["jwks"] == json.loads(plain(deployment.parameter(f"{PREFIX}/jwks").inputs["value"]))
+    assert config["ssm_parameter"] == f"{PREFIX}/jwks"
+    assert config["ssm_region"] == "us-east-1"
+    assert config["ssm_endpoint_url"] is None
+    assert config["cors_allowed_origins"] == ["https://app.example.com", "https://admin.example.com"]
+    assert config["cookie_name"] is None
+    assert config["max_token_lifetime_seconds"] == 3600
+    load_config(config)  # the edge accepts it as it is
+
+
+def test_edge_package_is_far_under_the_viewer_request_limit(edge_package):
+    directory, _, size = edge_package
+    assert size <= 1_048_576
+    assert (directory / "edge" / "handler.py").is_file()
+    assert not (directory / "edge" / "package.py").exists()  # build-only module
+
+
+def test_edge_package_carries_cookie_name_and_lifetime_cap(full_deployment, tmp_path):
+    archive = full_deployment.one("aws:lambda/function:Function", "viewer-auth").inputs["code"]
+    with zipfile.ZipFile(archive.path) as package:
+        config = json.loads(package.read("edge/config.json"))
+    assert config["cookie_name"] == "media_token"
+    capped = run_program({"maxTokenLifetimeSeconds": 900})
+    with zipfile.ZipFile(capped.one("aws:lambda/function:Function", "viewer-auth").inputs["code"].path) as package:
+        assert json.loads(package.read("edge/config.json"))["max_token_lifetime_seconds"] == 900
+
+
+def _token(private_pem, **overrides):
+    key = load_pem_private_key(private_pem.encode(), password=None)
+    now = int(time.time())
+    claims = {"iss": "https://tokens.example.com", "aud": "https://media.example.com", "sub": "u42",
+              "iat": now, "nbf": now, "exp": now + 300, "jti": uuid.uuid4().hex, **overrides}
+    return jwt.encode(claims, key, algorithm="RS256", headers={"kid": thumbprint(key.public_key())})
+
+
+def _invoke_packaged_handler(directory, event):
+    """The packaged handler in a fresh interpreter that sees only the unpacked zip, with no AWS
+    credentials or metadata service, so nothing here can reach a real AWS endpoint."""
+    script = ("import json, sys; sys.path.insert(0, sys.argv[1]); from edge.handler import handler; "
+              "print(json.dumps(handler(json.load(sys.stdin), None)))")
+    env = {"PATH": os.environ["PATH"], "AWS_EC2_METADATA_DISABLED": "true",
+           "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
+    result = subprocess.run([sys.executable, "-I", "-c", script, str(directory)], input=json.dumps(event),
+                            capture_output=True, text=True, env=env, timeout=30, check=True)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_packaged_edge_accepts_tokens_of_the_generated_keys(edge_package):
+    directory, _, _ = edge_package
+    for name in ("2025-01", "2025-02"):  # the retiring key still passes during the overlap
+        token = _token(key_pems(name)[0])
+        result = _invoke_packaged_handler(directory, viewer_request(headers=bearer(token)))
+        assert "status" not in result, result  # forwarded to the origin
+        assert "authorization" not in result["headers"]
+
+
+def test_packaged_edge_refuses_a_token_for_another_audience(edge_package):
+    directory, _, _ = edge_package
+    token = _token(key_pems("2025-02")[0], aud="https://other.example.com")
+    result = _invoke_packaged_handler(directory, viewer_request(headers=bearer(token)))
+    assert result["status"] == "401"
