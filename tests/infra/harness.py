@@ -45,10 +45,10 @@ def project_schema() -> dict:
     return yaml.safe_load((REPO / "Pulumi.yaml").read_text())["config"]
 
 
-def stack_config(overrides: dict) -> dict:
+def stack_config(overrides: dict, base: dict) -> dict:
     """What the CLI passes the program: Pulumi.yaml defaults, then the stack's values, as strings."""
     values = {key: spec["default"] for key, spec in project_schema().items() if "default" in spec}
-    values.update(BASE_CONFIG)
+    values.update(base)
     values.update(overrides)
     return {f"{PROJECT}:{key}": _config_string(value) for key, value in values.items() if value is not None}
 
@@ -181,12 +181,13 @@ def _computed_outputs(type_token, name, inputs) -> dict:
     return {}
 
 
-def run_program(overrides: dict | None = None, mocks: RecordingMocks | None = None) -> Deployment:
-    """Runs __main__.py with the base config plus `overrides`; raises what the program raises
-    (pass `mocks` to see what was registered before that)."""
+def run_program(overrides: dict | None = None, mocks: RecordingMocks | None = None,
+                base: dict = BASE_CONFIG) -> Deployment:
+    """Runs __main__.py with `base` plus `overrides` as the stack config; raises what the program
+    raises (pass `mocks` to see what was registered before that)."""
     mocks = mocks or RecordingMocks()
     monitor = RecordingMonitor(mocks)
-    pulumi.runtime.set_all_config(stack_config(overrides or {}))
+    pulumi.runtime.set_all_config(stack_config(overrides or {}, base))
     runtime_settings.ROOT.set(None)  # a fresh stack resource, so exports of earlier runs are gone
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=STACK, preview=False, monitor=monitor)
 

@@ -1,0 +1,121 @@
+"""Pulumi.yaml's schema, the example stack, and clear errors for bad stack config."""
+import pytest
+import yaml
+
+import pulumi
+from infra.config import ConfigError, load_settings
+from tests.infra.harness import BASE_CONFIG, PROJECT, REPO, RecordingMocks, project_schema, run_program, stack_config
+
+REQUIRED = {"issuer", "audience", "signingKeys", "activeSigningKey"}
+
+
+def test_project_runs_python_from_the_virtualenv_with_pip():
+    project = yaml.safe_load((REPO / "Pulumi.yaml").read_text())
+    assert project["name"] == PROJECT
+    assert project["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": ".venv"}}
+
+
+def test_every_setting_is_typed_and_described():
+    for key, spec in project_schema().items():
+        assert spec["type"] in ("string", "integer", "boolean", "array"), key
+        assert len(spec.get("description", "")) > 20, key
+        if spec["type"] == "array":
+            assert spec["items"] == {"type": "string"}, key
+        if "default" in spec:
+            expected = {"string": str, "integer": int, "boolean": bool, "array": list}[spec["type"]]
+            assert isinstance(spec["default"], expected), key
+
+
+def test_only_the_essentials_are_required():
+    # A key without a default is required by the CLI ("missing configuration value").
+    assert {key for key, spec in project_schema().items() if "default" not in spec} == REQUIRED
+
+
+class _RecordingConfig:
+    def __init__(self, values):
+        self.values, self.read = values, set()
+
+    def get(self, key):
+        self.read.add(key)
+        return self.values.get(key)
+
+
+def test_program_reads_exactly_the_declared_settings():
+    values = {key.split(":", 1)[1]: value for key, value in stack_config({}, BASE_CONFIG).items()}
+    config = _RecordingConfig(values)
+    load_settings(config, PROJECT, "dev")
+    assert config.read == set(project_schema())
+
+
+def test_example_stack_uses_only_declared_settings_and_no_secrets():
+    stack = yaml.safe_load((REPO / "Pulumi.dev.yaml").read_text())["config"]
+    declared = set(project_schema())
+    for key, value in stack.items():
+        namespace, name = key.split(":", 1)
+        assert namespace in (PROJECT, "aws"), key
+        if namespace == PROJECT:
+            assert name in declared, key
+        assert not (isinstance(value, dict) and "secure" in value), key
+    assert REQUIRED <= {key.split(":", 1)[1] for key in stack}
+
+
+def test_example_stack_deploys():
+    stack = yaml.safe_load((REPO / "Pulumi.dev.yaml").read_text())["config"]
+    overrides = {key.split(":", 1)[1]: value for key, value in stack.items() if key.startswith(f"{PROJECT}:")}
+    deployment = run_program(overrides, base={})
+    assert deployment.exports["tokenServiceUrl"].startswith("https://")
+    assert len(deployment.of_type("tls:index/privateKey:PrivateKey")) == 1
+
+
+BAD_CONFIG = [
+    ({"issuer": ""}, "config issuer: required"),
+    ({"issuer": "https://tokens.example.com/ x"}, "config issuer: must not contain whitespace"),
+    ({"audience": None}, "config audience: missing"),
+    ({"signingKeys": "k1"}, "config signingKeys: not a list"),
+    ({"signingKeys": []}, "config signingKeys: 1 to 4 key names"),
+    ({"signingKeys": ["a", "b", "c", "d", "e"], "activeSigningKey": "a"}, "config signingKeys: 1 to 4"),
+    ({"signingKeys": ["k1", "k1"], "activeSigningKey": "k1"}, "config signingKeys: names must be unique"),
+    ({"signingKeys": ["bad/name"], "activeSigningKey": "bad/name"}, "config signingKeys: 'bad/name' is not a key"),
+    ({"activeSigningKey": "2024-12"}, "config activeSigningKey: '2024-12' is not one of signingKeys"),
+    ({"signingKeyBits": 1024}, "config signingKeyBits: one of 2048, 3072, 4096"),
+    ({"signingKeyBits": "big"}, "config signingKeyBits: not an integer"),
+    ({"tokenLifetimeSeconds": 7200}, "config tokenLifetimeSeconds: must be 1..maxTokenLifetimeSeconds"),
+    ({"maxTokenLifetimeSeconds": 0}, "config maxTokenLifetimeSeconds: must be 1..86400"),
+    ({"corsAllowedOrigins": ["https://app.example.com/path"]}, "config corsAllowedOrigins: 'https://app.example.com/path'"),
+    ({"corsAllowedOrigins": ["app.example.com"]}, "config corsAllowedOrigins: 'app.example.com' is not an origin"),
+    ({"cookieName": "my cookie"}, "config cookieName: letters, digits"),
+    ({"cookieDomain": "example.com"}, "config cookieDomain: needs cookieName"),
+    ({"priceClass": "PriceClass_Cheap"}, "config priceClass: one of PriceClass_100"),
+    ({"domainName": "media.example.com"}, "config domainName: set exactly one of hostedZoneId"),
+    ({"domainName": "media.example.com", "hostedZoneId": "Z0123456789", "certificateArn":
+      "arn:aws:acm:us-east-1:123456789012:certificate/x"}, "config domainName: set exactly one"),
+    ({"domainName": "Media.Example.com", "hostedZoneId": "Z0123456789"}, "config domainName: not a lower-case"),
+    ({"domainName": "media.example.com", "certificateArn": "arn:aws:acm:eu-west-1:123456789012:certificate/x"},
+     "config certificateArn: must be an ACM certificate ARN in us-east-1"),
+    ({"domainName": "media.example.com", "hostedZoneId": "example.com"}, "config hostedZoneId: not a Route 53"),
+    ({"hostedZoneId": "Z0123456789"}, "config hostedZoneId: only used with domainName"),
+    ({"parameterPrefix": "media/prod"}, "config parameterPrefix: a path like /media/prod"),
+    ({"parameterPrefix": "/aws/media"}, "config parameterPrefix"),
+    ({"bucketForceDestroy": "yes"}, "config bucketForceDestroy: not true or false"),
+    ({"tokenService": True, "idpJwksUrl": ""}, "config idpJwksUrl: required while tokenService is on"),
+    ({"tokenService": True, "idpIssuer": ""}, "config idpIssuer: required while tokenService is on"),
+    ({"tokenService": True, "idpJwksUrl": "http://idp.example.com/jwks"}, "config idpJwksUrl: must be an https"),
+    # Beyond infra's own checks, the token service's parser has the last word on its settings.
+    ({"tokenService": True, "tokenLifetimeSeconds": 7200, "maxTokenLifetimeSeconds": 86400},
+     "token service settings: TOKEN_SERVICE_TOKEN_LIFETIME_SECONDS"),
+]
+
+
+@pytest.mark.parametrize(("overrides", "message"), BAD_CONFIG, ids=[m for _, m in BAD_CONFIG])
+def test_bad_config_stops_before_any_resource_with_a_message_naming_the_setting(overrides, message):
+    mocks = RecordingMocks()
+    with pytest.raises(ConfigError) as raised:
+        run_program(overrides, mocks=mocks)
+    assert message in str(raised.value)
+    assert isinstance(raised.value, pulumi.RunError)  # Pulumi prints the message, not a traceback
+    assert mocks.resources == []
+
+
+def test_turning_the_token_service_off_needs_no_idp_settings():
+    deployment = run_program({"tokenService": False, "idpIssuer": "", "idpAudience": "", "idpJwksUrl": ""})
+    assert "tokenServiceUrl" not in deployment.exports

@@ -1,0 +1,212 @@
+"""The token service deployment: its Lambda package, environment, role, and public function URL."""
+import importlib.util
+import json
+import os
+import time
+import zipfile
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
+
+from infra import lambda_package
+from infra.token_service import build_token_service_package
+from tests.infra.harness import ACCOUNT, REPO, rsa_key_pems, run_program
+from token_service.keys import thumbprint
+from token_service.settings import Settings as TokenServiceSettings
+
+PREFIX = "/edge-private-media/test"
+KEY_PARAMETERS = [f"{PREFIX}/signing-keys/2025-01", f"{PREFIX}/signing-keys/2025-02"]
+FUNCTION_NAME = "edge-private-media-test-token-service"
+
+
+@pytest.fixture(scope="module")
+def function(full_deployment):
+    return full_deployment.one("aws:lambda/function:Function", "token-service")
+
+
+@pytest.fixture(scope="module")
+def package_path(function):
+    return function.inputs["code"].path
+
+
+def test_function_settings(full_deployment, function):
+    inputs = function.inputs
+    assert inputs["name"] == FUNCTION_NAME
+    assert inputs["runtime"] == "python3.13"
+    assert inputs["handler"] == "token_service_lambda.handler.handler"
+    assert inputs["architectures"] == ["x86_64"]
+    assert inputs["role"] == full_deployment.one("aws:iam/role:Role", "token-service-role").outputs["arn"]
+
+
+def test_environment_is_accepted_by_the_token_service_and_names_the_ssm_keys(full_deployment, function):
+    env = function.inputs["environment"]["variables"]
+    settings = TokenServiceSettings.from_env(env)
+    active = load_pem_public_key(rsa_key_pems("signing-keys-2025-02", 2048)[1].encode())
+    assert settings.issuer == "https://tokens.example.com"
+    assert settings.audience == "https://media.example.com"
+    assert settings.signing_key_ssm_parameter == tuple(KEY_PARAMETERS)
+    assert settings.ssm_region == "us-east-1"
+    assert settings.active_kid == thumbprint(active) == full_deployment.exports["activeKid"]
+    assert (settings.idp_issuer, settings.idp_audience, settings.idp_audience_claim) == (
+        "https://idp.example.com/", "app-api", "aud")
+    assert settings.idp_jwks_url == "https://idp.example.com/.well-known/jwks.json"
+    assert settings.token_lifetime_seconds == 300
+    assert settings.cors_allowed_origins == ("https://app.example.com", "https://admin.example.com")
+    assert (settings.cookie_name, settings.cookie_domain) == ("media_token", "example.com")
+    assert not settings.signing_key_file  # keys come from SSM only
+
+
+def test_role_reads_only_its_key_parameters(full_deployment):
+    role = full_deployment.one("aws:iam/role:Role", "token-service-role")
+    [trust] = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    assert trust["Principal"] == {"Service": ["lambda.amazonaws.com"]}
+    assert "managedPolicyArns" not in role.inputs
+    assert not full_deployment.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+
+    statements = json.loads(full_deployment.one("aws:iam/rolePolicy:RolePolicy", "token-service-policy")
+                            .inputs["policy"])["Statement"]
+    key_arns = [f"arn:aws:ssm:us-east-1:{ACCOUNT}:parameter{name}" for name in KEY_PARAMETERS]
+    by_sid = {s["Sid"]: s for s in statements}
+    assert set(by_sid) == {"ReadSigningKeyParameters", "DecryptSigningKeyParameters", "WriteOwnLogs"}
+    assert all(s["Effect"] == "Allow" for s in statements)
+
+    read = by_sid["ReadSigningKeyParameters"]
+    assert read["Action"] == "ssm:GetParameter" and read["Resource"] == key_arns  # not the JWKS, nothing else
+
+    decrypt = by_sid["DecryptSigningKeyParameters"]
+    assert decrypt["Action"] == "kms:Decrypt"
+    assert decrypt["Resource"] == f"arn:aws:kms:us-east-1:{ACCOUNT}:key/*"
+    assert decrypt["Condition"] == {"StringEquals": {
+        "kms:ViaService": "ssm.us-east-1.amazonaws.com",
+        "kms:EncryptionContext:PARAMETER_ARN": key_arns,
+    }}
+
+    log_group = full_deployment.one("aws:cloudwatch/logGroup:LogGroup", "token-service-logs")
+    assert log_group.inputs["name"] == f"/aws/lambda/{FUNCTION_NAME}"
+    assert log_group.inputs["retentionInDays"] == 30
+    logs = by_sid["WriteOwnLogs"]
+    assert logs["Resource"] == [log_group.outputs["arn"], log_group.outputs["arn"] + ":*"]
+    assert sorted(logs["Action"]) == ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]
+
+
+def test_public_function_url(full_deployment):
+    url = full_deployment.one("aws:lambda/functionUrl:FunctionUrl")
+    assert url.inputs == {"functionName": FUNCTION_NAME, "authorizationType": "NONE"}
+    permissions = {p.inputs["action"]: p.inputs for p in full_deployment.of_type("aws:lambda/permission:Permission")}
+    assert permissions["lambda:InvokeFunctionUrl"] == {
+        "function": FUNCTION_NAME, "principal": "*", "action": "lambda:InvokeFunctionUrl",
+        "functionUrlAuthType": "NONE"}
+    assert permissions["lambda:InvokeFunction"] == {
+        "function": FUNCTION_NAME, "principal": "*", "action": "lambda:InvokeFunction",
+        "invokedViaFunctionUrl": True}
+    assert full_deployment.exports["tokenServiceUrl"] == url.outputs["functionUrl"]
+
+
+def test_token_service_off_deploys_none_of_it(deployment):
+    assert [f.name for f in deployment.of_type("aws:lambda/function:Function")] == ["viewer-auth"]
+    assert not deployment.of_type("aws:lambda/functionUrl:FunctionUrl")
+    assert not deployment.of_type("aws:lambda/permission:Permission")
+    assert "tokenServiceUrl" not in deployment.exports
+
+
+def test_package_holds_the_service_and_linux_python_3_13_wheels(package_path):
+    with zipfile.ZipFile(package_path) as package:
+        names = set(package.namelist())
+    assert "token_service_lambda/handler.py" in names
+    assert {"token_service/app.py", "token_service/settings.py", "token_service/routers/token.py"} <= names
+    for top in ("fastapi/", "mangum/", "jwt/", "httpx/", "starlette/", "pydantic/"):
+        assert any(name.startswith(top) for name in names), top
+    native = [name for name in names if name.endswith(".so")]
+    assert any(name.startswith("cryptography/hazmat/bindings/") for name in native)
+    assert any(name.startswith("pydantic_core/") and "cpython-313-x86_64-linux-gnu" in name for name in native)
+    assert not any("__pycache__" in name or name.endswith(".pyc") or name.startswith("bin/") for name in names)
+    assert not any(name.startswith(("boto3/", "botocore/")) for name in names)  # the runtime ships them
+
+
+def test_package_fits_a_direct_upload(package_path):
+    assert os.path.getsize(package_path) < 50 * 1024 * 1024
+
+
+def test_package_is_cached_by_its_inputs(package_path, monkeypatch):
+    def no_pip(*args, **kwargs):
+        raise AssertionError("rebuilt although nothing changed")
+
+    monkeypatch.setattr(lambda_package.subprocess, "run", no_pip)
+    assert str(build_token_service_package(REPO / "build" / "pulumi")) == package_path
+
+
+def test_builds_are_deterministic_and_keyed_on_sources(tmp_path):
+    source = tmp_path / "app.py"
+    source.write_text("print('one')\n")
+    build_dir = tmp_path / "build"
+    first = lambda_package.build_python_package("t", ["mangum==0.22.0"], {"app.py": source}, build_dir)
+    first_bytes = first.read_bytes()
+    first.unlink()
+    again = lambda_package.build_python_package("t", ["mangum==0.22.0"], {"app.py": source}, build_dir)
+    assert again == first and again.read_bytes() == first_bytes
+
+    source.write_text("print('two')\n")
+    changed = lambda_package.build_python_package("t", ["mangum==0.22.0"], {"app.py": source}, build_dir)
+    assert changed != first
+    with zipfile.ZipFile(changed) as package:
+        assert package.read("app.py") == b"print('two')\n"
+
+
+def test_unbuildable_requirements_are_a_clear_error(tmp_path):
+    with pytest.raises(lambda_package.PackageBuildError, match="pip could not install"):
+        lambda_package.build_python_package("t", ["no-such-distribution-xyz==0.0.1"], {}, tmp_path)
+
+
+def _function_url_event(method, path, headers=None, body=None):
+    """A Lambda function URL event (payload format 2.0)."""
+    return {
+        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": "",
+        "headers": {"host": "abcdefghij.lambda-url.eu-west-1.on.aws", "x-forwarded-proto": "https",
+                    "x-forwarded-port": "443", "x-forwarded-for": "203.0.113.7", **(headers or {})},
+        "requestContext": {
+            "accountId": "anonymous", "apiId": "abcdefghij", "domainName": "abcdefghij.lambda-url.eu-west-1.on.aws",
+            "domainPrefix": "abcdefghij", "requestId": "r1", "routeKey": "$default", "stage": "$default",
+            "time": "01/Jan/2025:00:00:00 +0000", "timeEpoch": 1735689600000,
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.7",
+                     "userAgent": "test"},
+        },
+        "body": body, "isBase64Encoded": False,
+    }
+
+
+def test_packaged_entry_module_serves_function_url_events(package_path, tmp_path, monkeypatch):
+    """The zip's handler module, run here against this venv's packages (the zip's wheels are for
+    Linux Python 3.13): Mangum must route function URL events into the app."""
+    signing_pem, signing_public = rsa_key_pems("lambda-entry-signing", 2048)
+    idp_pem, idp_public = rsa_key_pems("lambda-entry-idp", 2048)
+    (tmp_path / "signing.pem").write_text(signing_pem)
+    (tmp_path / "idp.pem").write_text(idp_public)
+    for name, value in {
+        "ISSUER": "https://tokens.example.com", "AUDIENCE": "https://media.example.com",
+        "IDP_ISSUER": "https://idp.example.com/", "IDP_AUDIENCE": "app-api",
+        "SIGNING_KEY_FILE": str(tmp_path / "signing.pem"), "IDP_PUBLIC_KEY_FILE": str(tmp_path / "idp.pem"),
+    }.items():
+        monkeypatch.setenv(f"TOKEN_SERVICE_{name}", value)
+    with zipfile.ZipFile(package_path) as package:
+        entry = tmp_path / "handler.py"
+        entry.write_bytes(package.read("token_service_lambda/handler.py"))
+    spec = importlib.util.spec_from_file_location("packaged_token_service_entry", entry)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+
+    health = module.handler(_function_url_event("GET", "/healthz"), None)
+    assert health["statusCode"] == 200
+
+    jwks = module.handler(_function_url_event("GET", "/.well-known/jwks.json"), None)
+    assert [k["kid"] for k in json.loads(jwks["body"])["keys"]] == [
+        thumbprint(load_pem_public_key(signing_public.encode()))]
+
+    now = int(time.time())
+    app_token = jwt.encode({"iss": "https://idp.example.com/", "aud": "app-api", "sub": "u42", "iat": now,
+                            "exp": now + 60}, load_pem_private_key(idp_pem.encode(), None), algorithm="RS256")
+    minted = module.handler(_function_url_event("POST", "/token", {"authorization": f"Bearer {app_token}"}), None)
+    assert minted["statusCode"] == 200, minted
+    claims = jwt.decode(json.loads(minted["body"])["access_token"], load_pem_public_key(signing_public.encode()),
+                        algorithms=["RS256"], audience="https://media.example.com")
+    assert claims["sub"] == "u42" and claims["iss"] == "https://tokens.example.com"
