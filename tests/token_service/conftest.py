@@ -15,6 +15,7 @@ import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
+from moto.server import ThreadedMotoServer
 
 from token_service import keys
 
@@ -217,6 +218,23 @@ def start_service(tmp_path):
     yield start
     for service in started:
         service.stop()
+
+
+@pytest.fixture(scope="session")
+def moto_url():
+    """A real moto server (SSM) on loopback."""
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def aws_credentials(monkeypatch):
+    """Moto accepts any credentials; boto3 (here and in service subprocesses) must find some."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.setenv(name, "testing")
 
 
 def claims_of(token: str) -> dict:

@@ -4,29 +4,12 @@ import time
 import boto3
 import pytest
 from jwt import get_unverified_header
-from moto.server import ThreadedMotoServer
 
 from token_service.app import create_app
 from token_service.settings import Settings, SettingsError
 from tests.token_service.conftest import claims_of, free_port
 
-AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}
-
-
-@pytest.fixture(autouse=True)
-def aws_credentials(monkeypatch):
-    """Moto accepts any credentials; the service (and its subprocess) must find some."""
-    for name, value in AWS_ENV.items():
-        monkeypatch.setenv(name, value)
-
-
-@pytest.fixture(scope="module")
-def moto_url():
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
+pytestmark = pytest.mark.usefixtures("aws_credentials")
 
 
 @pytest.fixture(scope="module")
