@@ -14,6 +14,10 @@ from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from infra.config import EDGE_REGION
 from token_service import keys as token_keys
 
+# Named, not left to the account's default tier setting (which may be a paid tier). Four
+# 4096-bit JWKs fit its 4 KB value limit, hence infra.config.MAX_SIGNING_KEYS.
+STANDARD_TIER = "Standard"
+
 
 class SigningKeys(pulumi.ComponentResource):
     """Outputs: `jwks` (the JWKS dict of every listed key), `active_kid`, `jwks_parameter`,
@@ -43,6 +47,7 @@ class SigningKeys(pulumi.ComponentResource):
                 name=key_parameter_name(key_name),
                 description=f"RSA private key '{key_name}' (PEM) the token service signs viewing tokens with",
                 type="SecureString",
+                tier=STANDARD_TIER,
                 value=pulumi.Output.secret(key.private_key_pem),
                 region=EDGE_REGION,
                 opts=child,
@@ -57,6 +62,7 @@ class SigningKeys(pulumi.ComponentResource):
             name=jwks_parameter_name,
             description="Public JWKS of every accepted viewing-token signing key (read by the edge)",
             type="String",
+            tier=STANDARD_TIER,
             value=self.jwks.apply(lambda doc: json.dumps(doc, separators=(",", ":"))),
             region=EDGE_REGION,
             opts=child,

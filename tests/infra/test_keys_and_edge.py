@@ -41,6 +41,7 @@ def test_private_keys_in_secure_strings_in_us_east_1(deployment):
     for name in ("2025-01", "2025-02"):
         parameter = deployment.parameter(f"{PREFIX}/signing-keys/{name}")
         assert parameter.inputs["type"] == "SecureString"
+        assert parameter.inputs["tier"] == "Standard"
         assert parameter.inputs["region"] == "us-east-1"
         assert is_secret(parameter.inputs["value"])
         assert plain(parameter.inputs["value"]) == key_pems(name)[0]
@@ -49,6 +50,7 @@ def test_private_keys_in_secure_strings_in_us_east_1(deployment):
 def test_jwks_parameter_holds_every_listed_public_key(deployment):
     parameter = deployment.parameter(f"{PREFIX}/jwks")
     assert parameter.inputs["type"] == "String"
+    assert parameter.inputs["tier"] == "Standard"
     assert parameter.inputs["region"] == "us-east-1"
     expected = [public_jwk(load_pem_public_key(key_pems(name)[1].encode())) for name in ("2025-01", "2025-02")]
     assert json.loads(plain(parameter.inputs["value"])) == {"keys": expected}
