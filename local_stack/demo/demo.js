@@ -113,6 +113,7 @@ function showToken() {
   $("token-sub").textContent = c ? c.sub : "–";
   $("token-paths").textContent = c ? (c.paths ? c.paths.join(", ") : "every path") : "–";
   $("token-kid").textContent = c ? JSON.parse(b64urlDecode(state.token.split(".")[0])).kid.slice(0, 16) + "…" : "–";
+  tick();
 }
 
 function tick() {

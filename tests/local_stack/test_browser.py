@@ -1,0 +1,109 @@
+"""The demo page in a real Chromium (Debian's, driven by Playwright): log in, play, seek, refusals."""
+import pytest
+from playwright.sync_api import sync_playwright
+
+from tests.local_stack.conftest import ARTIFACTS
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's; `make test` installs it (scripts/ensure-system-deps)
+SAMPLE_SECONDS = 12.0  # alice.webm, as local_stack/media/make_sample_videos.py makes it
+
+
+@pytest.fixture(scope="module")
+def browser():
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield browser
+        browser.close()
+
+
+def new_page(browser):
+    # Playwright polls with eval(), which the demo page's Content-Security-Policy forbids
+    return browser.new_context(viewport={"width": 1440, "height": 1000}, bypass_csp=True).new_page()
+
+
+@pytest.fixture(scope="module")
+def page(browser, stack):
+    """One page through the first tests, as a person goes through the demo."""
+    page = new_page(browser)
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    page.goto(stack["demo_url"])
+    return page
+
+
+def video(page, expression):
+    return page.eval_on_selector("#video", f"v => {expression}")
+
+
+def test_log_in_play_and_seek(page):
+    page.select_option("#username", "alice")
+    page.click("#login")
+    page.wait_for_function("document.querySelector('#token-sub').textContent === 'alice'")
+    assert page.text_content("#token-paths") == "/videos/alice/"
+    assert "in " in page.text_content("#token-expiry")  # the expiry countdown
+
+    page.select_option("#object", "/videos/alice/profile.webm")
+    page.click("#play")
+    page.wait_for_function("document.querySelector('#video').currentTime > 0.5", timeout=30_000)
+    assert video(page, "v.duration") == pytest.approx(SAMPLE_SECONDS, abs=0.1)
+    first = video(page, "v.currentTime")
+    page.wait_for_timeout(1000)
+    assert video(page, "v.currentTime") > first + 0.3  # it plays
+    assert "range requests" in page.text_content("#play-status")
+    assert "206" in page.text_content("#log")
+    page.screenshot(path=str(ARTIFACTS / "playing.png"))
+
+    page.evaluate("""() => new Promise(resolve => {
+        const v = document.querySelector('#video');
+        v.addEventListener('seeked', resolve, {once: true});
+        v.currentTime = 9;
+    })""")
+    assert video(page, "v.currentTime") == pytest.approx(9, abs=0.5)
+    page.wait_for_function("document.querySelector('#video').currentTime > 9.3", timeout=10_000)
+    assert not video(page, "v.paused") and video(page, "v.error") is None
+    page.screenshot(path=str(ARTIFACTS / "seeked.png"))
+
+
+def test_tampered_token_shows_the_401(page):
+    page.click("#try-tampered")
+    page.wait_for_selector("#edge-result:not([hidden])")
+    page.wait_for_function("document.querySelector('#result-status').textContent.startsWith('401')")
+    assert 'error="invalid_token"' in page.text_content("#result-detail")
+    page.screenshot(path=str(ARTIFACTS / "tampered-401.png"))
+
+
+def test_another_members_file_shows_the_403(page):
+    page.click("#try-other")
+    page.wait_for_function("document.querySelector('#result-status').textContent.startsWith('403')")
+    assert "insufficient_scope" in page.text_content("#result-detail")
+    assert "/videos/bob/" in page.text_content("#result-what")
+    page.screenshot(path=str(ARTIFACTS / "other-member-403.png"))
+
+
+def test_logged_out_shows_the_401(page):
+    page.click("#logout")
+    assert page.is_disabled("#play")
+    page.click("#try-logged-out")
+    page.wait_for_function("document.querySelector('#result-status').textContent.startsWith('401')")
+    assert "token" in page.text_content("#result-detail")
+    page.screenshot(path=str(ARTIFACTS / "logged-out-401.png"))
+    assert page.errors == []
+
+
+def test_token_is_renewed_before_it_expires(browser, stack):
+    """With the page's clock run past three quarters of the lifetime, a new token is in place."""
+    page = new_page(browser)
+    page.clock.install()
+    page.goto(stack["demo_url"])
+    page.click("#login")
+    page.wait_for_function("document.querySelector('#token-sub').textContent === 'alice'")
+    first = page.evaluate("() => state.token")
+    lifetime = page.evaluate("() => state.claims.exp - state.claims.iat")
+    assert page.text_content("#token-status").startswith("Issued")
+    page.clock.run_for(int(lifetime * 0.75 * 1000) + 1000)
+    page.wait_for_function("document.querySelector('#token-status').textContent.startsWith('Renewed 1')")
+    assert page.evaluate("() => state.token") != first
+    page.click("#renew")  # and on demand
+    page.wait_for_function("document.querySelector('#token-status').textContent.startsWith('Renewed 2')")
+    page.context.close()
