@@ -70,7 +70,6 @@ class EdgeFunction(pulumi.ComponentResource):
             skip_destroy=True,
             opts=child,
         )
-        self.role = role
         self.qualified_arn = self.function.qualified_arn
         self.register_outputs({"qualified_arn": self.qualified_arn, "role_arn": role.arn})
 

@@ -166,7 +166,7 @@ def test_edge_package_is_far_under_the_viewer_request_limit(edge_package):
     assert not (directory / "edge" / "package.py").exists()  # build-only module
 
 
-def test_edge_package_carries_cookie_name_and_lifetime_cap(full_deployment, tmp_path):
+def test_edge_package_carries_cookie_name_and_lifetime_cap(full_deployment):
     archive = full_deployment.one("aws:lambda/function:Function", "viewer-auth").inputs["code"]
     with zipfile.ZipFile(archive.path) as package:
         config = json.loads(package.read("edge/config.json"))
