@@ -1,8 +1,8 @@
 """Pulumi.yaml's schema, the example stack, and clear errors for bad stack config."""
+import pulumi
 import pytest
 import yaml
 
-import pulumi
 from infra.config import ConfigError, load_settings
 from tests.infra.harness import BASE_CONFIG, PROJECT, REPO, RecordingMocks, project_schema, run_program, stack_config
 
