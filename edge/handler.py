@@ -5,12 +5,12 @@ into the package by `python -m edge.package`. If it cannot be loaded, every requ
 refused with a 503 (fail closed) and a log line says why.
 """
 import json
-import pathlib
+import os
 
 from edge.authorizer import _FALLBACK, Authorizer
 from edge.config import load_config_file
 
-CONFIG_PATH = pathlib.Path(__file__).with_name("config.json")
+CONFIG_PATH = os.path.join(os.path.dirname(__file__), "config.json")
 
 try:
     _authorizer = Authorizer(load_config_file(CONFIG_PATH))
