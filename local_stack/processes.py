@@ -7,6 +7,10 @@ import sys
 import threading
 
 _PR_SET_PDEATHSIG = 1
+try:  # looked up here, in the parent, so the child runs no loader code between fork and exec
+    _prctl = ctypes.CDLL(None, use_errno=True).prctl
+except (OSError, AttributeError):
+    _prctl = None  # not Linux: Ctrl-C still stops everything through the runner
 
 
 def _die_with_parent():
@@ -15,10 +19,8 @@ def _die_with_parent():
     The signal follows the thread that started the child, so children are started from the
     runner's main thread only.
     """
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):
-        pass  # not Linux: Ctrl-C still stops everything through the runner
+    if _prctl is not None:
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class Child:

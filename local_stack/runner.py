@@ -15,8 +15,6 @@ import sys
 import time
 import urllib.request
 
-from cryptography.hazmat.primitives import serialization
-
 from edge.package import build_package
 from infra.cdn import CORS_EXPOSE_HEADERS
 from local_stack import aws_resources, demo_data, demo_site, idp, ports
@@ -93,7 +91,7 @@ class Stack:
         self._start_idp()
         self._start_demo_site()
 
-        self._wait_listening(moto)
+        self._wait_listening(moto, self.ports["moto"])
         admin = aws_resources.bootstrap_admin(self.url["moto"])
         self.access = aws_resources.provision(
             self.url["moto"], admin, BUCKET, demo_data.OBJECTS, self.key_parameter, signing_pem, self.jwks_parameter, jwks)
@@ -106,7 +104,7 @@ class Stack:
         cdn = self._start_cdn(package)
         self._wait_ready(token, f"{self.url['token']}/readyz")
         self.progress.done("token service", self.url["token"])
-        self._wait_listening(cdn)
+        self._wait_listening(cdn, self.ports["cdn"])
         self.progress.done("CloudFront stand-in", f"{self.url['cdn']}  (edge handler loaded from the zip)")
         self._write_state_files()
         self._print_table()
@@ -133,8 +131,7 @@ class Stack:
 
     def _start_demo_site(self):
         config = {"idp_url": self.url["idp"], "token_url": self.url["token"], "cdn_url": self.url["cdn"],
-                  "users": [{"username": u.username, "password": u.password, "prefix": u.prefix}
-                            for u in demo_data.USERS],
+                  "users": _users_json(),
                   "objects": [{"path": o.path, "owner": o.owner.username} for o in demo_data.OBJECTS]}
         self._serve(demo_site.make_server(ports.HOST, self.ports["demo"], config), "demo")
         self.progress.done("demo page", self.url["demo"])
@@ -184,8 +181,7 @@ class Stack:
             raise StartError(f"{child.name} exited with code {child.exited()} while starting{where}")
         return True
 
-    def _wait_listening(self, child):
-        port = {"moto": self.ports["moto"], "edge": self.ports["cdn"]}[child.name]
+    def _wait_listening(self, child, port):
         if not ports.wait_until_listening(port, START_TIMEOUT, lambda: child.exited() is None):
             self._check_alive(child)
 
@@ -207,7 +203,7 @@ class Stack:
         stack = {
             "cdn_url": self.url["cdn"], "token_url": self.url["token"], "idp_url": self.url["idp"],
             "demo_url": self.url["demo"], "s3_endpoint": self.url["moto"], "bucket": BUCKET,
-            "users": [{"username": u.username, "password": u.password, "prefix": u.prefix} for u in demo_data.USERS],
+            "users": _users_json(),
             "objects": [{"path": o.path, "owner": o.owner.username, "sha256": o.sha256()} for o in demo_data.OBJECTS],
         }
         # processes.json: for tools that need a part's pid (the staleness test stops moto with it)
@@ -257,6 +253,10 @@ class Stack:
         for server in self.servers:
             server.shutdown()
             server.server_close()
+
+
+def _users_json():
+    return [{"username": u.username, "password": u.password, "prefix": u.prefix} for u in demo_data.USERS]
 
 
 def _raise_interrupt(signum, frame):
