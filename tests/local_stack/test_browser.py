@@ -1,4 +1,6 @@
 """The demo page in a real Chromium (Debian's, driven by Playwright): log in, play, seek, refusals."""
+import time
+
 import pytest
 from playwright.sync_api import sync_playwright
 
@@ -18,8 +20,16 @@ def browser():
 
 
 def new_page(browser):
-    # Playwright polls with eval(), which the demo page's Content-Security-Policy forbids
-    return browser.new_context(viewport={"width": 1440, "height": 1000}, bypass_csp=True).new_page()
+    return browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
+
+
+def wait_until(page, expression, timeout=15):
+    """Poll a JS expression from here: page.wait_for_function would eval() inside the page, which
+    the demo page's Content-Security-Policy rightly forbids (and the page must work under it)."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(f"() => Boolean({expression})"):
+        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
+        time.sleep(0.05)
 
 
 @pytest.fixture(scope="module")
@@ -39,13 +49,13 @@ def video(page, expression):
 def test_log_in_play_and_seek(page):
     page.select_option("#username", "alice")
     page.click("#login")
-    page.wait_for_function("document.querySelector('#token-sub').textContent === 'alice'")
+    wait_until(page, "document.querySelector('#token-sub').textContent === 'alice'")
     assert page.text_content("#token-paths") == "/videos/alice/"
     assert "in " in page.text_content("#token-expiry")  # the expiry countdown
 
     page.select_option("#object", "/videos/alice/profile.webm")
     page.click("#play")
-    page.wait_for_function("document.querySelector('#video').currentTime > 0.5", timeout=30_000)
+    wait_until(page, "document.querySelector('#video').currentTime > 0.5", 30)
     assert video(page, "v.duration") == pytest.approx(SAMPLE_SECONDS, abs=0.1)
     first = video(page, "v.currentTime")
     page.wait_for_timeout(1000)
@@ -60,22 +70,22 @@ def test_log_in_play_and_seek(page):
         v.currentTime = 9;
     })""")
     assert video(page, "v.currentTime") == pytest.approx(9, abs=0.5)
-    page.wait_for_function("document.querySelector('#video').currentTime > 9.3", timeout=10_000)
+    wait_until(page, "document.querySelector('#video').currentTime > 9.3", 10)
     assert not video(page, "v.paused") and video(page, "v.error") is None
     page.screenshot(path=str(ARTIFACTS / "seeked.png"))
 
 
 def test_tampered_token_shows_the_401(page):
     page.click("#try-tampered")
-    page.wait_for_selector("#edge-result:not([hidden])")
-    page.wait_for_function("document.querySelector('#result-status').textContent.startsWith('401')")
+    wait_until(page, "!document.querySelector('#edge-result').hidden")
+    wait_until(page, "document.querySelector('#result-status').textContent.startsWith('401')")
     assert 'error="invalid_token"' in page.text_content("#result-detail")
     page.screenshot(path=str(ARTIFACTS / "tampered-401.png"))
 
 
 def test_another_members_file_shows_the_403(page):
     page.click("#try-other")
-    page.wait_for_function("document.querySelector('#result-status').textContent.startsWith('403')")
+    wait_until(page, "document.querySelector('#result-status').textContent.startsWith('403')")
     assert "insufficient_scope" in page.text_content("#result-detail")
     assert "/videos/bob/" in page.text_content("#result-what")
     page.screenshot(path=str(ARTIFACTS / "other-member-403.png"))
@@ -85,7 +95,7 @@ def test_logged_out_shows_the_401(page):
     page.click("#logout")
     assert page.is_disabled("#play")
     page.click("#try-logged-out")
-    page.wait_for_function("document.querySelector('#result-status').textContent.startsWith('401')")
+    wait_until(page, "document.querySelector('#result-status').textContent.startsWith('401')")
     assert "token" in page.text_content("#result-detail")
     page.screenshot(path=str(ARTIFACTS / "logged-out-401.png"))
     assert page.errors == []
@@ -97,13 +107,20 @@ def test_token_is_renewed_before_it_expires(browser, stack):
     page.clock.install()
     page.goto(stack["demo_url"])
     page.click("#login")
-    page.wait_for_function("document.querySelector('#token-sub').textContent === 'alice'")
+    wait_until(page, "document.querySelector('#token-sub').textContent === 'alice'")
     first = page.evaluate("() => state.token")
     lifetime = page.evaluate("() => state.claims.exp - state.claims.iat")
     assert page.text_content("#token-status").startswith("Issued")
     page.clock.run_for(int(lifetime * 0.75 * 1000) + 1000)
-    page.wait_for_function("document.querySelector('#token-status').textContent.startsWith('Renewed 1')")
+    wait_until(page, "document.querySelector('#token-status').textContent.startsWith('Renewed 1')")
     assert page.evaluate("() => state.token") != first
     page.click("#renew")  # and on demand
-    page.wait_for_function("document.querySelector('#token-status').textContent.startsWith('Renewed 2')")
+    wait_until(page, "document.querySelector('#token-status').textContent.startsWith('Renewed 2')")
     page.context.close()
+
+
+def test_demo_page_is_served_with_a_content_security_policy(http, stack):
+    response = http.get(stack["demo_url"] + "/")
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "media-src blob:" in policy
+    assert stack["cdn_url"] in policy and stack["token_url"] in policy and stack["idp_url"] in policy
