@@ -15,6 +15,7 @@ import sys
 import time
 import urllib.request
 
+from edge.config import ConfigError
 from edge.package import build_package
 from infra.cdn import CORS_EXPOSE_HEADERS
 from local_stack import aws_resources, demo_data, demo_site, idp, ports
@@ -276,6 +277,9 @@ def main(argv=None):
     except StartError as exc:
         print(f"local stack: {exc}", file=sys.stderr)
         return 1
+    except ConfigError as exc:  # from the edge options (--key-*-seconds)
+        print(f"local stack: edge package: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("\nstopping...", flush=True)
         return 0
