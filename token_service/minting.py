@@ -37,7 +37,7 @@ class Minter:
         return claims
 
     def sign(self, claims: dict) -> str:
-        """Compact JWS. cryptography releases the GIL while signing, so this may run in a thread."""
+        """The compact JWS of `claims`."""
         payload_b64 = b64url(json.dumps(claims, separators=(",", ":")).encode())
         signing_input = f"{self._header_b64}.{payload_b64}"
         signature = self._private_key.sign(signing_input.encode("ascii"), padding.PKCS1v15(), hashes.SHA256())

@@ -215,7 +215,9 @@ def test_health_and_readiness(service, signing_pems):
 def test_openapi_and_docs(service):
     schema = service.get("/openapi.json").json()
     assert {"/token", "/.well-known/jwks.json", "/healthz", "/readyz"} <= set(schema["paths"])
-    assert "HTTPBearer" in schema["components"]["securitySchemes"]
+    (scheme,) = schema["components"]["securitySchemes"].values()
+    assert scheme["type"] == "http" and scheme["scheme"].lower() == "bearer"
+    assert schema["paths"]["/token"]["post"]["security"]
     docs = service.get("/docs")
     assert docs.status_code == 200 and "swagger" in docs.text.lower()
 

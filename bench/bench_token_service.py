@@ -1,0 +1,235 @@
+"""Token service benchmark: real uvicorn (one worker) in a subprocess, a load generator in another
+process over loopback, and an anchor measured in this run: a bare in-process RS256 signing loop
+doing the same signing work as the service (claims JSON, base64url, one RSA-2048 signature).
+
+Prints, as medians over interleaved rounds (the machine is shared, so anchor and service are
+measured side by side):
+  - POST /token throughput at 32 clients vs the signing loop (target >= 70%)
+  - p99 latency at 32 concurrent clients (target <= 50 ms)
+  - a 64-client soak (default 60 s): errors (target 0) and server RSS at start and end (flat)
+
+    python -m bench token_service                       # via the runner (`make bench`)
+    python -m bench.bench_token_service --soak-seconds 10
+    BENCH_TOKEN_SERVICE_SOAK_SECONDS=10 make bench
+"""
+import argparse
+import asyncio
+import json
+import os
+import pathlib
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROUNDS = 3
+ANCHOR_SECONDS = 2.0
+LOAD_SECONDS = 5.0
+WARMUP_SECONDS = 2.0
+CLIENTS = 32
+SOAK_CLIENTS = 64
+APP_TOKENS = 2000  # distinct callers; each app token is verified once, then served from the cache
+ISSUER, AUDIENCE = "https://tokens.bench", "media.bench"
+IDP_ISSUER, IDP_AUDIENCE = "https://idp.bench", "app.bench"
+
+
+# --- the anchor: the same signing work as the service, in a bare loop -------------------------
+
+def signing_loop_rate(private_key, seconds: float) -> float:
+    """Tokens per second from a bare loop: claims JSON + base64url + one RS256 signature each."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    from token_service.keys import b64url
+
+    header_b64 = b64url(json.dumps({"alg": "RS256", "typ": "JWT", "kid": "bench"}, separators=(",", ":")).encode())
+    count, started = 0, time.perf_counter()
+    while True:
+        now = int(time.time())
+        claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": f"u{count}", "iat": now, "nbf": now, "exp": now + 300,
+                  "jti": secrets.token_urlsafe(16)}
+        signing_input = f"{header_b64}.{b64url(json.dumps(claims, separators=(',', ':')).encode())}"
+        signature = private_key.sign(signing_input.encode("ascii"), padding.PKCS1v15(), hashes.SHA256())
+        token = f"{signing_input}.{b64url(signature)}"  # the service builds this string too
+        count += 1
+        elapsed = time.perf_counter() - started
+        if elapsed >= seconds:
+            return count / elapsed
+
+
+# --- the load generator (runs in its own process) ---------------------------------------------
+
+async def _client(host, port, requests, deadline, latencies, errors):
+    reader, writer = await asyncio.open_connection(host, port)
+    index = 0
+    try:
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            writer.write(requests[index % len(requests)])
+            index += 1
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line[:15].lower() == b"content-length:":
+                    length = int(line[15:])
+            body = await reader.readexactly(length)
+            if head[9:12] != b"200" or b'"access_token"' not in body:
+                errors.append(head[9:12].decode())
+            latencies.append(time.perf_counter() - started)
+    except (OSError, asyncio.IncompleteReadError) as exc:
+        errors.append(type(exc).__name__)
+    finally:
+        writer.close()
+
+
+async def _load(host, port, tokens, clients, seconds):
+    requests = [(f"POST /token HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {token}\r\n"
+                 f"Content-Length: 0\r\n\r\n").encode() for token in tokens]
+    latencies, errors = [], []
+    deadline = time.perf_counter() + seconds
+    started = time.perf_counter()
+    # Each client starts at its own place in the token list, so callers interleave.
+    share = max(1, len(requests) // clients)
+    await asyncio.gather(*(_client(host, port, requests[n * share:] + requests[:n * share], deadline,
+                                   latencies, errors) for n in range(clients)))
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    return {
+        "requests": len(latencies), "errors": len(errors), "error_kinds": sorted(set(errors))[:5],
+        "seconds": elapsed, "rate": len(latencies) / elapsed,
+        "p50_ms": 1000 * latencies[len(latencies) // 2] if latencies else None,
+        "p99_ms": 1000 * latencies[int(len(latencies) * 0.99)] if latencies else None,
+    }
+
+
+def run_load(port, tokens_file, clients, seconds) -> dict:
+    """Runs the load generator in a separate process and returns its summary."""
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.bench_token_service", "--load-generator", str(port), str(tokens_file),
+         str(clients), str(seconds)],
+        cwd=ROOT, capture_output=True, text=True, timeout=seconds + 120, check=True)
+    return json.loads(result.stdout)
+
+
+# --- the service under test --------------------------------------------------------------------
+
+def rss_mb(pid) -> float:
+    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_service(workdir: pathlib.Path, port: int) -> subprocess.Popen:
+    import httpx
+
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("TOKEN_SERVICE_")},
+           "TOKEN_SERVICE_ISSUER": ISSUER, "TOKEN_SERVICE_AUDIENCE": AUDIENCE,
+           "TOKEN_SERVICE_SIGNING_KEY_FILE": str(workdir / "signing.pem"),
+           "TOKEN_SERVICE_IDP_PUBLIC_KEY_FILE": str(workdir / "idp.pub.pem"),
+           "TOKEN_SERVICE_IDP_ISSUER": IDP_ISSUER, "TOKEN_SERVICE_IDP_AUDIENCE": IDP_AUDIENCE,
+           "TOKEN_SERVICE_DEFAULT_PATHS": "/videos/{sub}/"}
+    process = subprocess.Popen([sys.executable, "-m", "token_service", "--port", str(port), "--workers", "1"],
+                               cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"token service exited: {process.stderr.read().decode()}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
+                return process
+        except httpx.TransportError:
+            time.sleep(0.05)
+    process.kill()
+    raise RuntimeError("token service did not start")
+
+
+def prepare(workdir: pathlib.Path):
+    """Signing key and IdP key files, and APP_TOKENS distinct app tokens; returns the signing key."""
+    import jwt
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from token_service import keys
+
+    (workdir / "signing.pem").write_bytes(keys.new_private_key_pem())
+    idp_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    (workdir / "idp.pub.pem").write_bytes(idp_key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    expires = int(time.time()) + 3600
+    tokens = [jwt.encode({"iss": IDP_ISSUER, "aud": IDP_AUDIENCE, "sub": f"u{n}", "exp": expires}, idp_key, "RS256")
+              for n in range(APP_TOKENS)]
+    (workdir / "tokens.json").write_text(json.dumps(tokens))
+    return keys.load_private_keys_pem((workdir / "signing.pem").read_bytes())[0]
+
+
+def main(soak_seconds=None):
+    soak_seconds = float(soak_seconds or os.environ.get("BENCH_TOKEN_SERVICE_SOAK_SECONDS", 60))
+    with tempfile.TemporaryDirectory(prefix="bench-token-service-") as folder:
+        workdir = pathlib.Path(folder)
+        signing_key = prepare(workdir)
+        tokens_file = workdir / "tokens.json"
+        port = free_port()
+        server = start_service(workdir, port)
+        try:
+            run_load(port, tokens_file, CLIENTS, WARMUP_SECONDS)
+            anchors, loads = [], []
+            for _ in range(ROUNDS):
+                anchors.append(signing_loop_rate(signing_key, ANCHOR_SECONDS))
+                loads.append(run_load(port, tokens_file, CLIENTS, LOAD_SECONDS))
+            ratios = [load["rate"] / anchor for load, anchor in zip(loads, anchors)]
+            anchor, rate = statistics.median(anchors), statistics.median(load["rate"] for load in loads)
+            ratio = statistics.median(ratios)
+            p50 = statistics.median(load["p50_ms"] for load in loads)
+            p99 = statistics.median(load["p99_ms"] for load in loads)
+            round_errors = sum(load["errors"] for load in loads)
+            anchor_rounds = ", ".join(f"{a:.0f}" for a in anchors)
+            load_rounds = ", ".join(f"{load['rate']:.0f}" for load in loads)
+            print(f"bare RS256 signing loop (anchor): {anchor:8.0f} tokens/s  (rounds: {anchor_rounds})")
+            print(f"POST /token, 1 worker, {CLIENTS} clients: {rate:8.0f} req/s   (rounds: {load_rounds}; "
+                  f"errors {round_errors})")
+            print(f"  throughput / anchor: {ratio:.0%} (median of per-round ratios)  target >= 70%  "
+                  f"{'OK' if ratio >= 0.7 else 'MISSED'}")
+            print(f"  latency at {CLIENTS} clients: p50 {p50:.1f} ms, p99 {p99:.1f} ms  target p99 <= 50 ms  "
+                  f"{'OK' if p99 <= 50 else 'MISSED'}")
+
+            rss_start = rss_mb(server.pid)
+            soak = run_load(port, tokens_file, SOAK_CLIENTS, soak_seconds)
+            rss_end = rss_mb(server.pid)
+            flat = rss_end - rss_start <= max(5.0, 0.1 * rss_start)
+            print(f"soak: {SOAK_CLIENTS} clients for {soak['seconds']:.0f} s: {soak['requests']} requests "
+                  f"({soak['rate']:.0f} req/s, p99 {soak['p99_ms']:.1f} ms), errors {soak['errors']} "
+                  f"{soak['error_kinds'] or ''}  target 0  {'OK' if soak['errors'] == 0 else 'MISSED'}")
+            print(f"  server RSS start {rss_start:.1f} MB, end {rss_end:.1f} MB "
+                  f"({rss_end - rss_start:+.1f} MB)  target flat  {'OK' if flat else 'MISSED'}")
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+
+def _cli():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--soak-seconds", type=float, default=None)
+    parser.add_argument("--load-generator", nargs=4, metavar=("PORT", "TOKENS_JSON", "CLIENTS", "SECONDS"),
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.load_generator:
+        port, tokens_file, clients, seconds = args.load_generator
+        tokens = json.loads(pathlib.Path(tokens_file).read_text())
+        print(json.dumps(asyncio.run(_load("127.0.0.1", int(port), tokens, int(clients), float(seconds)))))
+    else:
+        main(args.soak_seconds)
+
+
+if __name__ == "__main__":
+    _cli()
