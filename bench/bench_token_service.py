@@ -7,6 +7,7 @@ measured side by side):
   - POST /token throughput at 32 clients vs the signing loop (target >= 70%)
   - p99 latency at 32 concurrent clients (target <= 50 ms)
   - a 64-client soak (default 60 s): errors (target 0) and server RSS at start and end (flat)
+  - for comparison only: the service with 2 workers (one per core) against the same anchor
 
     python -m bench token_service                       # via the runner (`make bench`)
     python -m bench.bench_token_service --soak-seconds 10
@@ -39,15 +40,16 @@ IDP_ISSUER, IDP_AUDIENCE = "https://idp.bench", "app.bench"
 
 # --- the anchor: the same signing work as the service, in a bare loop -------------------------
 
-def signing_loop_rate(private_key, seconds: float) -> float:
-    """Tokens per second from a bare loop: claims JSON + base64url + one RS256 signature each."""
+def signing_loop_rate(private_key, seconds: float) -> tuple:
+    """(tokens per second, CPU seconds per token) from a bare loop: claims JSON + base64url +
+    one RS256 signature each."""
     from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import padding
 
     from token_service.keys import b64url
 
     header_b64 = b64url(json.dumps({"alg": "RS256", "typ": "JWT", "kid": "bench"}, separators=(",", ":")).encode())
-    count, started = 0, time.perf_counter()
+    count, started, cpu_started = 0, time.perf_counter(), time.process_time()
     while True:
         now = int(time.time())
         claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": f"u{count}", "iat": now, "nbf": now, "exp": now + 300,
@@ -58,7 +60,7 @@ def signing_loop_rate(private_key, seconds: float) -> float:
         count += 1
         elapsed = time.perf_counter() - started
         if elapsed >= seconds:
-            return count / elapsed
+            return count / elapsed, (time.process_time() - cpu_started) / count
 
 
 # --- the load generator (runs in its own process) ---------------------------------------------
@@ -117,6 +119,12 @@ def run_load(port, tokens_file, clients, seconds) -> dict:
 
 # --- the service under test --------------------------------------------------------------------
 
+def cpu_seconds(pid) -> float:
+    """User + system CPU time of a process so far (from /proc: it is not our child's rusage yet)."""
+    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_mb(pid) -> float:
     for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -130,7 +138,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_service(workdir: pathlib.Path, port: int) -> subprocess.Popen:
+def start_service(workdir: pathlib.Path, port: int, workers: int = 1) -> subprocess.Popen:
     import httpx
 
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("TOKEN_SERVICE_")},
@@ -139,7 +147,7 @@ def start_service(workdir: pathlib.Path, port: int) -> subprocess.Popen:
            "TOKEN_SERVICE_IDP_PUBLIC_KEY_FILE": str(workdir / "idp.pub.pem"),
            "TOKEN_SERVICE_IDP_ISSUER": IDP_ISSUER, "TOKEN_SERVICE_IDP_AUDIENCE": IDP_AUDIENCE,
            "TOKEN_SERVICE_DEFAULT_PATHS": "/videos/{sub}/"}
-    process = subprocess.Popen([sys.executable, "-m", "token_service", "--port", str(port), "--workers", "1"],
+    process = subprocess.Popen([sys.executable, "-m", "token_service", "--port", str(port), "--workers", str(workers)],
                                cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -173,6 +181,68 @@ def prepare(workdir: pathlib.Path):
     return keys.load_private_keys_pem((workdir / "signing.pem").read_bytes())[0]
 
 
+def measure_rounds(server, port, tokens_file, signing_key) -> dict:
+    """Interleaved rounds of the anchor and of the service at CLIENTS clients: medians, and the rounds."""
+    run_load(port, tokens_file, CLIENTS, WARMUP_SECONDS)
+    rounds = []
+    for _ in range(ROUNDS):
+        anchor_rate, anchor_cpu = signing_loop_rate(signing_key, ANCHOR_SECONDS)
+        cpu_before = cpu_seconds(server.pid)
+        load = run_load(port, tokens_file, CLIENTS, LOAD_SECONDS)
+        rounds.append({"anchor": anchor_rate, "anchor_cpu": anchor_cpu, "rate": load["rate"],
+                       "ratio": load["rate"] / anchor_rate, "p50": load["p50_ms"], "p99": load["p99_ms"],
+                       "errors": load["errors"],
+                       "server_cpu": (cpu_seconds(server.pid) - cpu_before) / load["requests"]})
+    medians = {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
+    medians["errors"] = sum(r["errors"] for r in rounds)
+    medians["rounds"] = rounds
+    return medians
+
+
+def verdict(ok: bool) -> str:
+    return "OK" if ok else "MISSED"
+
+
+def report_rounds(m):
+    anchor_rounds = ", ".join(f"{r['anchor']:.0f}" for r in m["rounds"])
+    service_rounds = ", ".join(f"{r['rate']:.0f}" for r in m["rounds"])
+    print(f"bare RS256 signing loop (anchor): {m['anchor']:6.0f} tokens/s  (rounds: {anchor_rounds})")
+    print(f"POST /token, 1 worker, {CLIENTS} clients: {m['rate']:6.0f} req/s  (rounds: {service_rounds}; "
+          f"errors {m['errors']})")
+    print(f"  throughput / anchor: {m['ratio']:.0%} (median of per-round ratios)  target >= 70%  "
+          f"{verdict(m['ratio'] >= 0.7)}")
+    print(f"  CPU per token: service {m['server_cpu'] * 1e6:.0f} us, bare loop {m['anchor_cpu'] * 1e6:.0f} us "
+          f"(bare / service {m['anchor_cpu'] / m['server_cpu']:.0%}; less sensitive to other load on the machine)")
+    print(f"  latency at {CLIENTS} clients: p50 {m['p50']:.1f} ms, p99 {m['p99']:.1f} ms  target p99 <= 50 ms  "
+          f"{verdict(m['p99'] <= 50)}")
+
+
+def soak(server, port, tokens_file, seconds):
+    rss_start = rss_mb(server.pid)
+    load = run_load(port, tokens_file, SOAK_CLIENTS, seconds)
+    rss_end = rss_mb(server.pid)
+    flat = rss_end - rss_start <= max(5.0, 0.1 * rss_start)
+    print(f"soak: {SOAK_CLIENTS} clients for {load['seconds']:.0f} s: {load['requests']} requests "
+          f"({load['rate']:.0f} req/s, p99 {load['p99_ms']:.1f} ms), errors {load['errors']} "
+          f"{load['error_kinds'] or ''}  target 0  {verdict(load['errors'] == 0)}")
+    print(f"  server RSS start {rss_start:.1f} MB, end {rss_end:.1f} MB ({rss_end - rss_start:+.1f} MB)  "
+          f"target flat  {verdict(flat)}")
+
+
+def two_workers(workdir, tokens_file, anchor):
+    """Not a target: how far a second worker (one per core) takes throughput."""
+    port = free_port()
+    server = start_service(workdir, port, workers=2)
+    try:
+        run_load(port, tokens_file, CLIENTS, WARMUP_SECONDS)
+        rate = run_load(port, tokens_file, CLIENTS, LOAD_SECONDS)["rate"]
+        print(f"(for comparison, not a target) 2 workers, {CLIENTS} clients: {rate:.0f} req/s = "
+              f"{rate / anchor:.0%} of the one-core anchor")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
 def main(soak_seconds=None):
     soak_seconds = float(soak_seconds or os.environ.get("BENCH_TOKEN_SERVICE_SOAK_SECONDS", 60))
     with tempfile.TemporaryDirectory(prefix="bench-token-service-") as folder:
@@ -182,39 +252,13 @@ def main(soak_seconds=None):
         port = free_port()
         server = start_service(workdir, port)
         try:
-            run_load(port, tokens_file, CLIENTS, WARMUP_SECONDS)
-            anchors, loads = [], []
-            for _ in range(ROUNDS):
-                anchors.append(signing_loop_rate(signing_key, ANCHOR_SECONDS))
-                loads.append(run_load(port, tokens_file, CLIENTS, LOAD_SECONDS))
-            ratios = [load["rate"] / anchor for load, anchor in zip(loads, anchors)]
-            anchor, rate = statistics.median(anchors), statistics.median(load["rate"] for load in loads)
-            ratio = statistics.median(ratios)
-            p50 = statistics.median(load["p50_ms"] for load in loads)
-            p99 = statistics.median(load["p99_ms"] for load in loads)
-            round_errors = sum(load["errors"] for load in loads)
-            anchor_rounds = ", ".join(f"{a:.0f}" for a in anchors)
-            load_rounds = ", ".join(f"{load['rate']:.0f}" for load in loads)
-            print(f"bare RS256 signing loop (anchor): {anchor:8.0f} tokens/s  (rounds: {anchor_rounds})")
-            print(f"POST /token, 1 worker, {CLIENTS} clients: {rate:8.0f} req/s   (rounds: {load_rounds}; "
-                  f"errors {round_errors})")
-            print(f"  throughput / anchor: {ratio:.0%} (median of per-round ratios)  target >= 70%  "
-                  f"{'OK' if ratio >= 0.7 else 'MISSED'}")
-            print(f"  latency at {CLIENTS} clients: p50 {p50:.1f} ms, p99 {p99:.1f} ms  target p99 <= 50 ms  "
-                  f"{'OK' if p99 <= 50 else 'MISSED'}")
-
-            rss_start = rss_mb(server.pid)
-            soak = run_load(port, tokens_file, SOAK_CLIENTS, soak_seconds)
-            rss_end = rss_mb(server.pid)
-            flat = rss_end - rss_start <= max(5.0, 0.1 * rss_start)
-            print(f"soak: {SOAK_CLIENTS} clients for {soak['seconds']:.0f} s: {soak['requests']} requests "
-                  f"({soak['rate']:.0f} req/s, p99 {soak['p99_ms']:.1f} ms), errors {soak['errors']} "
-                  f"{soak['error_kinds'] or ''}  target 0  {'OK' if soak['errors'] == 0 else 'MISSED'}")
-            print(f"  server RSS start {rss_start:.1f} MB, end {rss_end:.1f} MB "
-                  f"({rss_end - rss_start:+.1f} MB)  target flat  {'OK' if flat else 'MISSED'}")
+            medians = measure_rounds(server, port, tokens_file, signing_key)
+            report_rounds(medians)
+            soak(server, port, tokens_file, soak_seconds)
         finally:
             server.terminate()
             server.wait(timeout=10)
+        two_workers(workdir, tokens_file, medians["anchor"])
 
 
 def _cli():
