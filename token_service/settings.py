@@ -63,10 +63,11 @@ class Settings:
             raise SettingsError(f"{_env('idp_algorithms')}: allowed values are {', '.join(IDP_ALGORITHMS_ALLOWED)}")
         if not 1 <= self.token_lifetime_seconds <= MAX_TOKEN_LIFETIME_SECONDS:
             raise SettingsError(f"{_env('token_lifetime_seconds')}: must be 1..{MAX_TOKEN_LIFETIME_SECONDS}")
+        if not 0 <= self.idp_leeway_seconds <= 300:
+            raise SettingsError(f"{_env('idp_leeway_seconds')}: must be 0..300")
         if not 0 < self.idp_timeout_seconds <= 30:
             raise SettingsError(f"{_env('idp_timeout_seconds')}: must be > 0 and <= 30")
-        for name in ("idp_leeway_seconds", "idp_jwks_cache_seconds", "idp_jwks_min_refresh_seconds",
-                     "jwks_max_age_seconds"):
+        for name in ("idp_jwks_cache_seconds", "idp_jwks_min_refresh_seconds", "jwks_max_age_seconds"):
             if getattr(self, name) < 0:
                 raise SettingsError(f"{_env(name)}: must not be negative")
         for entry in self.default_paths:
