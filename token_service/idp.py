@@ -93,7 +93,7 @@ class JwksSource:
         except asyncio.TimeoutError:
             self._last_error = "timed out"
             return
-        except (httpx.HTTPError, ValueError) as exc:
+        except Exception as exc:  # whatever went wrong, there are no new keys: fail closed, not 500
             self._last_error = str(exc)[:200] or type(exc).__name__
             return
         self._keys, self._fetched_at = keys, self._clock()
@@ -117,8 +117,8 @@ class JwksSource:
                 continue
             try:
                 key = jwt.PyJWK(entry)
-            except (jwt.PyJWTError, ValueError, TypeError):
-                continue  # a key type we cannot use: its tokens will meet "unknown key"
+            except Exception:  # a key we cannot use (type, curve, encoding): its tokens meet "unknown key"
+                continue
             if key.algorithm_name in self._algorithms:
                 keys[entry["kid"]] = key
         if not keys:
@@ -192,7 +192,8 @@ class AppTokenVerifier:
             claims = jwt.decode(
                 token, key, algorithms=self._algorithms, issuer=self._issuer,
                 audience=self._audience if check_aud else None, leeway=self._leeway,
-                options={"require": ["exp", "iss", "sub"], "verify_aud": check_aud},
+                options={"require": ["exp", "iss", "sub"], "verify_aud": check_aud,
+                         "enforce_minimum_key_length": True},
             )
         except jwt.ExpiredSignatureError:
             raise InvalidAppToken("token expired") from None

@@ -122,3 +122,15 @@ def test_audience_from_another_claim_for_cognito_access_tokens(start_service, ba
     assert service.post_token(idp.token(aud=None, client_id=base_settings["idp_audience"])).status_code == 200
     refused = service.post_token(idp.token(aud=None, client_id="another-client"))
     assert refused.status_code == 401 and refused.json()["error_description"] == "wrong audience"
+
+
+def test_idp_keys_shorter_than_2048_bits_are_refused(start_service, base_settings, idp):
+    weak = rsa.generate_private_key(public_exponent=65537, key_size=1024)
+    server = JwksServer(keys.jwks([keys.public_jwk(idp.key, idp.kid), keys.public_jwk(weak, "weak")]))
+    try:
+        service = start_service({**base_settings, "idp_jwks_url": server.url})
+        assert service.post_token(idp.token()).status_code == 200
+        refused = service.post_token(idp.token(key=weak, kid="weak"))
+        assert refused.status_code == 401 and refused.json()["error"] == "invalid_token"
+    finally:
+        server.stop()
