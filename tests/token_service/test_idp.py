@@ -124,6 +124,7 @@ def test_audience_from_another_claim_for_cognito_access_tokens(start_service, ba
     assert refused.status_code == 401 and refused.json()["error_description"] == "wrong audience"
 
 
+@pytest.mark.filterwarnings("ignore:The RSA key is 1024 bits")  # the test's own IdP signs with it on purpose
 def test_idp_keys_shorter_than_2048_bits_are_refused(start_service, base_settings, idp):
     weak = rsa.generate_private_key(public_exponent=65537, key_size=1024)
     server = JwksServer(keys.jwks([keys.public_jwk(idp.key, idp.kid), keys.public_jwk(weak, "weak")]))
