@@ -94,7 +94,7 @@ class JwksServer:
 class Service:
     """`python -m token_service` on a free loopback port; stdout (the JSON log) kept in a file."""
 
-    def __init__(self, settings: dict, workdir: pathlib.Path):
+    def __init__(self, settings: dict, workdir: pathlib.Path, workers: int = 1):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._stdout = workdir / f"service-{self.port}.out"
@@ -103,7 +103,8 @@ class Service:
         env.update({f"TOKEN_SERVICE_{name.upper()}": str(value) for name, value in settings.items()})
         with open(self._stdout, "wb") as out, open(self._stderr, "wb") as err:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "token_service", "--host", "127.0.0.1", "--port", str(self.port)],
+                [sys.executable, "-m", "token_service", "--host", "127.0.0.1", "--port", str(self.port),
+                 "--workers", str(workers)],
                 cwd=ROOT, env=env, stdout=out, stderr=err)
         self._wait_until_up()
 
@@ -210,8 +211,8 @@ def start_service(tmp_path):
     """For tests that need their own configuration; stopped at the end of the test."""
     started = []
 
-    def start(settings):
-        service = Service(settings, tmp_path)
+    def start(settings, workers=1):
+        service = Service(settings, tmp_path, workers)
         started.append(service)
         return service
 

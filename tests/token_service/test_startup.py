@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -94,3 +95,10 @@ def test_the_server_refuses_to_start_with_one_line_and_exit_2(env, tmp_path):
     assert result.stderr.strip().splitlines() == [
         "token_service: TOKEN_SERVICE_TOKEN_LIFETIME_SECONDS: must be 1..3600"]
     assert result.stdout == ""
+
+
+def test_several_workers_each_build_the_app_from_the_environment(start_service, base_settings, idp):
+    service = start_service(base_settings, workers=2)
+    kids = {jwt.get_unverified_header(service.post_token(idp.token()).json()["access_token"])["kid"]
+            for _ in range(6)}
+    assert kids == {service.get("/readyz").json()["active_kid"]}
