@@ -66,7 +66,7 @@ class EdgeFunction(pulumi.ComponentResource):
             code=archive,
             # CloudFront keeps replicas of the function for hours after the distribution lets go
             # of it, and deleting it meanwhile fails. skip_destroy leaves the function behind on
-            # destroy (docs/infra.md says how to delete it later) so `pulumi destroy` succeeds.
+            # destroy (the README, "Tearing down", says how to delete it later) so `pulumi destroy` succeeds.
             skip_destroy=True,
             opts=child,
         )

@@ -1,4 +1,4 @@
-"""The demo members and the files seeded for them (documented in docs/local_stack.md)."""
+"""The demo members and the files seeded for them (documented in the README, "Demo members")."""
 import dataclasses
 import hashlib
 import pathlib

@@ -1,7 +1,7 @@
 """Settings from environment variables with the prefix TOKEN_SERVICE_, validated once at start.
 
 Every problem raises SettingsError whose message names the variable, so start-up can stop with
-one clear line. Lists are comma-separated. docs/token_service.md has the table.
+one clear line. Lists are comma-separated. The README ("The token service") has the table.
 """
 import dataclasses
 import os
