@@ -6,27 +6,18 @@ import time
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from tests.cf import bearer, viewer_request
+from tests.servers import free_port, moto_server
 from tests.edge.conftest import NOW, public_jwk, status
 
 PARAMETER = "/media/edge/jwks"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def moto_url():
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
+    with moto_server() as url:
+        yield url
 
 
 @pytest.fixture(autouse=True)

@@ -12,6 +12,7 @@ import pytest
 from edge.config import ConfigError, load_config
 from edge.package import build_package, main as package_main
 from tests.edge.conftest import AUDIENCE, ISSUER, public_jwk, real_now
+from tests.servers import moto_server
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -178,15 +179,9 @@ def test_package_runs_in_a_boto3_only_venv(lambda_venv, tmp_path, raw_config, to
 @pytest.fixture(scope="module")
 def ssm_parameter_with_two_keys(key, other_key):
     import boto3
-    from moto.server import ThreadedMotoServer
-    from tests.edge.test_keys_ssm import free_port
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    client = boto3.client("ssm", region_name="us-east-1", endpoint_url=endpoint,
-                          aws_access_key_id="testing", aws_secret_access_key="testing")
-    client.put_parameter(Name="/media/jwks", Type="String",
-                         Value=json.dumps({"keys": [public_jwk(key, "k1"), public_jwk(other_key, "k2")]}))
-    yield endpoint, "/media/jwks"
-    server.stop()
+    with moto_server() as endpoint:
+        client = boto3.client("ssm", region_name="us-east-1", endpoint_url=endpoint,
+                              aws_access_key_id="testing", aws_secret_access_key="testing")
+        client.put_parameter(Name="/media/jwks", Type="String",
+                             Value=json.dumps({"keys": [public_jwk(key, "k1"), public_jwk(other_key, "k2")]}))
+        yield endpoint, "/media/jwks"

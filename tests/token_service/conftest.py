@@ -5,7 +5,6 @@ import http.server
 import json
 import os
 import pathlib
-import socket
 import subprocess
 import sys
 import threading
@@ -15,9 +14,9 @@ import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
-from moto.server import ThreadedMotoServer
 
 from token_service import keys
+from tests.servers import free_port, moto_server
 
 ISSUER = "https://tokens.example.com"
 AUDIENCE = "media.example.com"
@@ -25,12 +24,6 @@ IDP_ISSUER = "https://idp.example.com"
 IDP_AUDIENCE = "app.example.com"
 APP_ORIGIN = "https://app.example.com"
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Idp:
@@ -224,11 +217,8 @@ def start_service(tmp_path):
 @pytest.fixture(scope="session")
 def moto_url():
     """A real moto server (SSM) on loopback."""
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
+    with moto_server() as url:
+        yield url
 
 
 @pytest.fixture

@@ -7,7 +7,8 @@ from jwt import get_unverified_header
 
 from token_service.app import create_app
 from token_service.settings import Settings, SettingsError
-from tests.token_service.conftest import claims_of, free_port
+from tests.servers import free_port
+from tests.token_service.conftest import claims_of
 
 pytestmark = pytest.mark.usefixtures("aws_credentials")
 

@@ -11,7 +11,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from token_service.app import create_app
 from token_service.settings import Settings, SettingsError
-from tests.token_service.conftest import ROOT, free_port
+from tests.servers import free_port
+from tests.token_service.conftest import ROOT
 
 
 @pytest.fixture
