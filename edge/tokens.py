@@ -67,8 +67,8 @@ def _numeric_date(claims, name):
     return value
 
 
-def check_claims(claims, config, now):
-    """A Grant for verified claims, or InvalidToken naming the first failed check."""
+def check_claims(claims, kid, config, now):
+    """A Grant for the verified claims of a token signed by `kid`, or InvalidToken naming the first failed check."""
     if claims.get("iss") != config.issuer:
         raise InvalidToken("bad_iss", "wrong issuer")
     if claims.get("aud") != config.audience:
@@ -94,7 +94,7 @@ def check_claims(claims, config, now):
             in_scope = paths.compile_scope(claims["paths"])
         except ValueError as exc:
             raise InvalidToken("bad_paths", str(exc)) from None
-    return Grant(sub, None, exp + leeway, in_scope)
+    return Grant(sub, kid, exp + leeway, in_scope)
 
 
 def verify(token, keys, config, now):
@@ -102,6 +102,4 @@ def verify(token, keys, config, now):
     kid, signing_input, signature, payload = read_header(token, config.max_token_bytes)
     if not keys.verifier(kid, now)(signing_input, signature):
         raise InvalidToken("bad_signature", "signature does not verify")
-    grant = check_claims(_object(payload, "payload"), config, now)
-    grant.kid = kid
-    return grant
+    return check_claims(_object(payload, "payload"), kid, config, now)
