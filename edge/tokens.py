@@ -68,7 +68,7 @@ def _numeric_date(claims, name):
 
 
 def check_claims(claims, kid, config, now):
-    """A Grant for the verified claims of a token signed by `kid`, or InvalidToken naming the first failed check."""
+    """A Grant for the verified claims of a token signed by `kid`; InvalidToken names the failed check."""
     if claims.get("iss") != config.issuer:
         raise InvalidToken("bad_iss", "wrong issuer")
     if claims.get("aud") != config.audience:
