@@ -6,9 +6,7 @@ Figures are medians over rounds; ratios are against numbers from this same run.
 """
 import copy
 import json
-import logging
 import pathlib
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,6 +23,8 @@ from edge import keys as edge_keys
 from edge.authorizer import Authorizer
 from edge.config import load_config
 from edge.package import build_package
+from tests.cf import bearer, viewer_request
+from tests.servers import moto_server
 
 ISSUER, AUDIENCE = "https://tokens.example.com", "media.example.com"
 ROUNDS = 15
@@ -55,18 +55,9 @@ def median_per_call(fn, items, rounds=ROUNDS):
     return statistics.median(samples)
 
 
-def viewer_request(token):
-    return {"Records": [{"cf": {"request": {
-        "clientIp": "203.0.113.7", "method": "GET", "querystring": "", "uri": "/videos/u42/profile.mp4",
-        "headers": {"host": [{"key": "Host", "value": "d1.cloudfront.net"}],
-                    "authorization": [{"key": "Authorization", "value": f"Bearer {token}"}],
-                    "range": [{"key": "Range", "value": "bytes=0-1048575"}]}}}}]}
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def range_request(token):
+    """One range request of a playback, as CloudFront hands it to the function."""
+    return viewer_request(headers={**bearer(token), "Range": "bytes=0-1048575"})
 
 
 def main():
@@ -94,7 +85,7 @@ def main():
         task = tmp / "task"
         zipfile.ZipFile(package).extractall(task)
         (tmp / "cold.py").write_text(COLD_START)
-        event = json.dumps(viewer_request(tokens[0]))
+        event = json.dumps(range_request(tokens[0]))
         cold, wall, bare = [], [], []
         for _ in range(ROUNDS):
             start = time.perf_counter()
@@ -116,8 +107,8 @@ def main():
 
     # Warm: the same token again (one playback's range requests).
     warm_edge = Authorizer(config, log=log)
-    warm_edge.handle(viewer_request(tokens[0]))
-    warm_us = median_per_call(warm_edge.handle, [viewer_request(tokens[0])] * 2000)
+    warm_edge.handle(range_request(tokens[0]))
+    warm_us = median_per_call(warm_edge.handle, [range_request(tokens[0])] * 2000)
 
     # First sight of each token, key cached: every call verifies RSA. Fresh authorizer per round.
     def first_sight(backend_libcrypto):
@@ -127,7 +118,7 @@ def main():
             samples = []
             for _ in range(ROUNDS):
                 edge = Authorizer(config, log=log)
-                events = [viewer_request(t) for t in tokens]
+                events = [range_request(t) for t in tokens]
                 start = time.perf_counter()
                 for e in events:
                     edge.handle(e)
@@ -145,13 +136,8 @@ def main():
         lambda t: jwt.decode(t, public, algorithms=["RS256"], audience=AUDIENCE, issuer=ISSUER), tokens)
 
     # Anchor: the seed's design, per request: SSM GetParameter (moto over HTTP) + PyJWT decode.
-    from moto.server import ThreadedMotoServer
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        ssm = boto3.client("ssm", region_name="us-east-1", endpoint_url=f"http://127.0.0.1:{port}",
+    with moto_server() as moto_url:
+        ssm = boto3.client("ssm", region_name="us-east-1", endpoint_url=moto_url,
                            aws_access_key_id="testing", aws_secret_access_key="testing")
         ssm.put_parameter(Name="/media/jwks", Type="String", Value=json.dumps({"keys": [jwk]}))
 
@@ -161,8 +147,6 @@ def main():
             jwt.decode(token, public_key, algorithms=["RS256"], audience=AUDIENCE, issuer=ISSUER)
 
         anchor_us = median_per_call(seed_design, tokens[:40], rounds=7)
-    finally:
-        server.stop()
 
     rows += [
         ("warm, token already verified", f"{warm_us:.1f} µs", "target <= 25 µs"),

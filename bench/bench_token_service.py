@@ -19,12 +19,13 @@ import json
 import os
 import pathlib
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+
+from tests.servers import free_port
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 ROUNDS = 3
@@ -132,12 +133,6 @@ def rss_mb(pid) -> float:
     raise RuntimeError("no VmRSS")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def start_service(workdir: pathlib.Path, port: int, workers: int = 1) -> subprocess.Popen:
     import httpx
 
@@ -170,7 +165,8 @@ def prepare(workdir: pathlib.Path):
 
     from token_service import keys
 
-    (workdir / "signing.pem").write_bytes(keys.new_private_key_pem())
+    signing_key = keys.new_private_key()
+    (workdir / "signing.pem").write_bytes(keys.private_key_pem(signing_key))
     idp_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     (workdir / "idp.pub.pem").write_bytes(idp_key.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
@@ -178,7 +174,7 @@ def prepare(workdir: pathlib.Path):
     tokens = [jwt.encode({"iss": IDP_ISSUER, "aud": IDP_AUDIENCE, "sub": f"u{n}", "exp": expires}, idp_key, "RS256")
               for n in range(APP_TOKENS)]
     (workdir / "tokens.json").write_text(json.dumps(tokens))
-    return keys.load_private_keys_pem((workdir / "signing.pem").read_bytes())[0]
+    return signing_key
 
 
 def measure_rounds(server, port, tokens_file, signing_key) -> dict:

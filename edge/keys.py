@@ -44,7 +44,6 @@ def ssm_fetcher(config):
 class KeyStore:
     def __init__(self, config, clock, log, fetch=None):
         self._config = config
-        self._clock = clock
         self._log = log
         self._fetch = fetch or (ssm_fetcher(config) if config.ssm_parameter else None)
         self._verifiers = verifiers(config.jwks)

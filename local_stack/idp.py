@@ -12,7 +12,6 @@ import time
 import urllib.parse
 
 import jwt
-from cryptography.hazmat.primitives import serialization
 
 from local_stack.httpserve import Handler, Server
 from token_service import keys
@@ -26,7 +25,7 @@ class IdentityProvider:
         self.audience = audience
         self.token_lifetime_seconds = token_lifetime_seconds
         self._passwords = {user.username: user.password for user in users}
-        self._key = serialization.load_pem_private_key(keys.new_private_key_pem(), password=None)
+        self._key = keys.new_private_key()
         self.kid = keys.thumbprint(self._key)
         self.jwks = keys.jwks([self._key])
 

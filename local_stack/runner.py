@@ -87,8 +87,9 @@ class Stack:
                            {"INITIAL_NO_AUTH_ACTION_COUNT": str(aws_resources.BOOTSTRAP_CALLS)},
                            log_path=self.state / "logs" / "moto.log")
         # while moto starts: the signing key, the IdP, the demo site
-        signing_pem = keys.new_private_key_pem()
-        jwks = keys.jwks(keys.load_private_keys_pem(signing_pem))
+        signing_key = keys.new_private_key()
+        signing_pem = keys.private_key_pem(signing_key)
+        jwks = keys.jwks([signing_key])
         self._start_idp()
         self._start_demo_site()
 

@@ -1,9 +1,7 @@
-"""Real servers on loopback for tests: a free port, a moto server (S3, SSM, ...) over HTTP."""
+"""Real servers on loopback for tests and benchmarks: a free port, a moto server (S3, SSM, ...) over HTTP."""
 import contextlib
 import logging
 import socket
-
-from moto.server import ThreadedMotoServer
 
 
 def free_port() -> int:
@@ -15,6 +13,8 @@ def free_port() -> int:
 @contextlib.contextmanager
 def moto_server():
     """Yields the URL of a real moto server on 127.0.0.1, stopped on exit."""
+    from moto.server import ThreadedMotoServer  # heavy: only for the callers that start one
+
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)

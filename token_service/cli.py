@@ -68,12 +68,12 @@ def _keys(argv) -> int:
 
 
 def _new_key(path: pathlib.Path) -> str:
-    pem = keys.new_private_key_pem()
+    key = keys.new_private_key()
     # O_EXCL: never overwrite a key that may still be signing; 0600: the key is a secret.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as file:
-        file.write(pem)
-    return keys.thumbprint(keys.load_private_keys_pem(pem)[0])
+        file.write(keys.private_key_pem(key))
+    return keys.thumbprint(key)
 
 
 def _jwks(paths, kids) -> dict:

@@ -102,9 +102,13 @@ def load_private_keys_pem(data: bytes) -> list:
     return keys
 
 
-def new_private_key_pem() -> bytes:
-    """A fresh RSA-2048 private key as unencrypted PKCS#8 PEM (what `keys new` writes)."""
-    key = rsa.generate_private_key(public_exponent=REQUIRED_EXPONENT, key_size=MIN_MODULUS_BITS)
+def new_private_key():
+    """A fresh RSA-2048 private key with e = 65537 (what `keys new` writes)."""
+    return rsa.generate_private_key(public_exponent=REQUIRED_EXPONENT, key_size=MIN_MODULUS_BITS)
+
+
+def private_key_pem(key) -> bytes:
+    """A private key as unencrypted PKCS#8 PEM."""
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption(),
     )

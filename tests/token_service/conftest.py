@@ -1,6 +1,7 @@
 """Real parts for the token service tests: the service under uvicorn in a subprocess
 (`python -m token_service`, configured by TOKEN_SERVICE_* variables), a small IdP serving its
 JWKS over loopback HTTP (stoppable), and an IdP that signs app tokens."""
+import contextlib
 import http.server
 import json
 import os
@@ -154,26 +155,34 @@ def signing_pems(tmp_path_factory):
     folder = tmp_path_factory.mktemp("signing-keys")
     out = {}
     for name in ("old", "new"):
-        pem = keys.new_private_key_pem()
+        key = keys.new_private_key()
         path = folder / f"{name}.pem"
-        path.write_bytes(pem)
-        out[name] = (path, keys.thumbprint(keys.load_private_keys_pem(pem)[0]))
+        path.write_bytes(keys.private_key_pem(key))
+        out[name] = (path, keys.thumbprint(key))
     return out
+
+
+@contextlib.contextmanager
+def service_starter(workdir):
+    """start(settings, workers=1) -> a running Service; every one is stopped on exit."""
+    started = []
+
+    def start(settings, workers=1):
+        service = Service(settings, workdir, workers)
+        started.append(service)
+        return service
+
+    try:
+        yield start
+    finally:
+        for service in started:
+            service.stop()
 
 
 @pytest.fixture(scope="session")
 def session_services(tmp_path_factory):
-    started = []
-    workdir = tmp_path_factory.mktemp("services")
-
-    def start(settings):
-        service = Service(settings, workdir)
-        started.append(service)
-        return service
-
-    yield start
-    for service in started:
-        service.stop()
+    with service_starter(tmp_path_factory.mktemp("services")) as start:
+        yield start
 
 
 @pytest.fixture(scope="session")
@@ -202,16 +211,8 @@ def service(session_services, base_settings):
 @pytest.fixture
 def start_service(tmp_path):
     """For tests that need their own configuration; stopped at the end of the test."""
-    started = []
-
-    def start(settings, workers=1):
-        service = Service(settings, tmp_path, workers)
-        started.append(service)
-        return service
-
-    yield start
-    for service in started:
-        service.stop()
+    with service_starter(tmp_path) as start:
+        yield start
 
 
 @pytest.fixture(scope="session")
