@@ -9,7 +9,7 @@ import pytest
 
 from edge import openssl, rsa
 
-VECTORS = pathlib.Path(__file__).resolve().parents[3] / "shared/testdata/wycheproof/rsa_signature_2048_sha256_test.json"
+VECTORS = pathlib.Path(__file__).parent / "vectors/wycheproof/rsa_signature_2048_sha256_test.json"
 
 
 def _cases():
