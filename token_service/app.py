@@ -10,21 +10,33 @@ from token_service.idp import AppTokenVerifier
 from token_service.keyring import load_keyring
 from token_service.minting import Minter
 from token_service.routers import health, token, well_known
-from token_service.settings import Settings
+from token_service.settings import Settings, SettingsError
 
 
 def create_app(settings: Settings | None = None, log=stdout_line) -> FastAPI:
-    """Raises SettingsError (naming the setting) when the settings or keys are unusable."""
+    """Raises SettingsError (listing every fault, each naming its setting) when the settings or
+    keys are unusable. Keys are read only once the settings themselves are valid."""
     settings = settings or Settings.from_env()
-    keyring = load_keyring(settings)
-    verifier = AppTokenVerifier.from_settings(settings)
+    faults = []
+    try:
+        keyring = load_keyring(settings)
+    except SettingsError as exc:
+        faults += exc.faults
+    try:
+        verifier = AppTokenVerifier.from_settings(settings)
+    except SettingsError as exc:
+        faults += exc.faults
+    if faults:
+        raise SettingsError(faults)
 
     app = FastAPI(
         title="Token service",
         description="Exchanges an app access token for a short-lived RS256 viewing token the edge accepts.",
         version="1.0.0",
-        docs_url="/docs",
+        docs_url="/docs" if settings.docs_enabled else None,
         redoc_url=None,
+        openapi_url="/openapi.json" if settings.docs_enabled else None,
+        redirect_slashes=False,  # a redirect would echo the Host header in Location
     )
     app.state.settings = settings
     app.state.keyring = keyring

@@ -37,7 +37,7 @@ def _serve(argv) -> int:
     try:
         app = create_app()  # validates settings and keys here, so a bad one stops start-up
     except SettingsError as exc:
-        print(f"token_service: {exc}", file=sys.stderr)
+        print("\n".join(f"token_service: {fault}" for fault in exc.faults), file=sys.stderr)
         return 2
     # One worker serves the app it already built; several each build their own from the same env.
     target = app if args.workers == 1 else "token_service.app:create_app"

@@ -1,9 +1,16 @@
 """Settings from environment variables with the prefix TOKEN_SERVICE_, validated once at start.
 
-Every problem raises SettingsError whose message names the variable, so start-up can stop with
-one clear line. Lists are comma-separated. The README ("The token service") has the table.
+Every fault is collected, so a bad environment is reported in one run: SettingsError carries
+the list (`faults`), each line naming its variable and the rule it breaks. Lists are
+comma-separated; booleans are "true" or "false". docs/reference.md has the table.
+
+Adding a setting is one line in `Settings`: the field's type says how the value is parsed
+(str, int, float, bool, tuple = comma-separated list), its default makes it optional (no
+default = required), and `setting(default, check, ...)` attaches rules that each return a
+fault (without the variable name) or None. Rules between settings go in `_cross_field_faults`.
 """
 import dataclasses
+import math
 import os
 from urllib.parse import urlsplit
 
@@ -14,10 +21,95 @@ MAX_TOKEN_LIFETIME_SECONDS = 3600  # the edge's default max_token_lifetime_secon
 # Asymmetric only: an HMAC or "none" algorithm here would let a public key act as a secret.
 IDP_ALGORITHMS_ALLOWED = ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA")
 SAMESITE_VALUES = ("Strict", "Lax", "None")
+# Plain http is accepted for the IdP's JWKS only on these hosts (a local IdP); the Pulumi stack
+# config (idpJwksUrl) applies the same rule.
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 class SettingsError(ValueError):
-    pass
+    """One or more faults, each a line like "TOKEN_SERVICE_ISSUER: required"."""
+
+    def __init__(self, faults):
+        self.faults = [faults] if isinstance(faults, str) else list(faults)
+        super().__init__("; ".join(self.faults))
+
+
+# Rules: each takes the parsed value and returns a fault (without the variable name) or None.
+
+def between(low, high):
+    def check(value):
+        if not low <= value <= high:
+            return f"must be {low}..{high}, got {value}"
+    return check
+
+
+def positive_at_most(high):
+    def check(value):
+        if not 0 < value <= high:
+            return f"must be > 0 and <= {high}, got {value}"
+    return check
+
+
+def not_negative(value):
+    if value < 0:
+        return f"must not be negative, got {value}"
+
+
+def one_of(allowed):
+    def check(value):
+        if value not in allowed:
+            return f"one of {', '.join(allowed)}, got {value!r}"
+    return check
+
+
+def http_url(value):
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return f"not an http(s) URL: {value!r}"
+
+
+def https_url_or_loopback(value):
+    """https, or http on a loopback host (a local IdP): the IdP's keys must not travel in clear."""
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+    except ValueError:
+        return f"not a URL: {value!r}"
+    if parts.scheme == "https" and host:
+        return None
+    if parts.scheme == "http" and host in LOOPBACK_HOSTS:
+        return None
+    return f"must be an https:// URL (http only for {', '.join(LOOPBACK_HOSTS)}), got {value!r}"
+
+
+def idp_algorithms(values):
+    bad = [alg for alg in values if alg not in IDP_ALGORITHMS_ALLOWED]
+    if bad or not values:
+        return f"allowed values are {', '.join(IDP_ALGORITHMS_ALLOWED)}, got {', '.join(values) or 'nothing'}"
+
+
+def scope_templates(entries):
+    for entry in entries:
+        try:
+            scopes.check_scope(entry.replace(scopes.SUB_PLACEHOLDER, "sub"))
+        except ValueError as exc:
+            return str(exc)
+
+
+def origins(values):
+    for origin in values:
+        parts = urlsplit(origin)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or origin.endswith("/"):
+            return f"{origin!r} is not an origin like https://app.example.com"
+
+
+def cookie_token(name):
+    if not all(c.isascii() and (c.isalnum() or c in "-_.") for c in name):
+        return "letters, digits and - _ . only"
+
+
+def setting(default=dataclasses.MISSING, *checks):
+    return dataclasses.field(default=default, metadata={"checks": checks})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,75 +121,47 @@ class Settings:
     signing_key_file: tuple = ()
     signing_key_ssm_parameter: tuple = ()
     ssm_region: str = "us-east-1"
-    ssm_endpoint_url: str | None = None
+    ssm_endpoint_url: str | None = setting(None, http_url)
     signing_key_ids: tuple = ()
     active_kid: str | None = None
-    idp_jwks_url: str | None = None
+    idp_jwks_url: str | None = setting(None, https_url_or_loopback)
     idp_public_key_file: str | None = None
-    idp_algorithms: tuple = ("RS256",)
+    idp_algorithms: tuple = setting(("RS256",), idp_algorithms)
     idp_audience_claim: str = "aud"
-    idp_leeway_seconds: int = 30
-    idp_timeout_seconds: float = 3.0
-    idp_jwks_cache_seconds: int = 300
-    idp_jwks_min_refresh_seconds: int = 30
-    token_lifetime_seconds: int = 300
-    default_paths: tuple = ()
-    jwks_max_age_seconds: int = 300
-    cors_allowed_origins: tuple = ()
-    cookie_name: str | None = None
+    idp_leeway_seconds: int = setting(30, between(0, 300))
+    idp_timeout_seconds: float = setting(3.0, positive_at_most(30))
+    idp_jwks_cache_seconds: int = setting(300, not_negative)
+    idp_jwks_min_refresh_seconds: int = setting(30, not_negative)
+    token_lifetime_seconds: int = setting(300, between(1, MAX_TOKEN_LIFETIME_SECONDS))
+    default_paths: tuple = setting((), scope_templates)
+    jwks_max_age_seconds: int = setting(300, not_negative)
+    cors_allowed_origins: tuple = setting((), origins)
+    cookie_name: str | None = setting(None, cookie_token)
     cookie_domain: str | None = None
-    cookie_samesite: str = "Lax"
+    cookie_samesite: str = setting("Lax", one_of(SAMESITE_VALUES))
+    docs_enabled: bool = True
 
     def __post_init__(self):
-        _exactly_one(self, "signing_key_file", "signing_key_ssm_parameter")
-        _exactly_one(self, "idp_jwks_url", "idp_public_key_file")
-        for name in ("issuer", "audience", "idp_issuer", "idp_audience"):
-            if not getattr(self, name):
-                raise SettingsError(f"{_env(name)}: required")
-        if self.idp_jwks_url:
-            _check_http_url("idp_jwks_url", self.idp_jwks_url)
-        if self.ssm_endpoint_url:
-            _check_http_url("ssm_endpoint_url", self.ssm_endpoint_url)
-        bad = [alg for alg in self.idp_algorithms if alg not in IDP_ALGORITHMS_ALLOWED]
-        if bad or not self.idp_algorithms:
-            raise SettingsError(f"{_env('idp_algorithms')}: allowed values are {', '.join(IDP_ALGORITHMS_ALLOWED)}")
-        if not 1 <= self.token_lifetime_seconds <= MAX_TOKEN_LIFETIME_SECONDS:
-            raise SettingsError(f"{_env('token_lifetime_seconds')}: must be 1..{MAX_TOKEN_LIFETIME_SECONDS}")
-        if not 0 <= self.idp_leeway_seconds <= 300:
-            raise SettingsError(f"{_env('idp_leeway_seconds')}: must be 0..300")
-        if not 0 < self.idp_timeout_seconds <= 30:
-            raise SettingsError(f"{_env('idp_timeout_seconds')}: must be > 0 and <= 30")
-        for name in ("idp_jwks_cache_seconds", "idp_jwks_min_refresh_seconds", "jwks_max_age_seconds"):
-            if getattr(self, name) < 0:
-                raise SettingsError(f"{_env(name)}: must not be negative")
-        for entry in self.default_paths:
-            try:
-                scopes.check_scope(entry.replace(scopes.SUB_PLACEHOLDER, "sub"))
-            except ValueError as exc:
-                raise SettingsError(f"{_env('default_paths')}: {exc}") from None
-        for origin in self.cors_allowed_origins:
-            parts = urlsplit(origin)
-            if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or origin.endswith("/"):
-                raise SettingsError(f"{_env('cors_allowed_origins')}: {origin!r} is not an origin like https://app.example.com")
-        if self.cookie_samesite not in SAMESITE_VALUES:
-            raise SettingsError(f"{_env('cookie_samesite')}: one of {', '.join(SAMESITE_VALUES)}")
-        if self.cookie_domain and not self.cookie_name:
-            raise SettingsError(f"{_env('cookie_domain')}: needs {_env('cookie_name')} (cookie mode is on when the name is set)")
-        if self.cookie_name and not _is_cookie_token(self.cookie_name):
-            raise SettingsError(f"{_env('cookie_name')}: letters, digits and - _ . only")
+        faults = _faults(dataclasses.asdict(self))
+        if faults:
+            raise SettingsError(faults)
 
     @classmethod
     def from_env(cls, environ=None) -> "Settings":
+        """The settings, or SettingsError listing every fault of the environment."""
         environ = os.environ if environ is None else environ
-        values = {}
+        values, faults = {}, []
         for field in dataclasses.fields(cls):
             raw = environ.get(_env(field.name), "").strip()
-            if raw:
-                values[field.name] = _parse(field, raw)
-        missing = [f.name for f in dataclasses.fields(cls)
-                   if f.default is dataclasses.MISSING and f.name not in values]
-        if missing:
-            raise SettingsError(f"{_env(missing[0])}: required")
+            if not raw:
+                continue
+            try:
+                values[field.name] = _parse(field.type, raw)
+            except ValueError as exc:
+                faults.append(f"{_env(field.name)}: {exc}")
+        faults += _faults(values)
+        if faults:
+            raise SettingsError(faults)
         return cls(**values)
 
     @property
@@ -109,32 +173,51 @@ def _env(name):
     return PREFIX + name.upper()
 
 
-def _parse(field, raw):
-    if field.type is tuple:
+def _parse(kind, raw):
+    if kind is tuple:
         return tuple(item.strip() for item in raw.split(",") if item.strip())
-    if field.type is int:
+    if kind is bool:
+        if raw not in ("true", "false"):
+            raise ValueError(f"must be true or false, got {raw!r}")
+        return raw == "true"
+    if kind is int:
         try:
             return int(raw)
         except ValueError:
-            raise SettingsError(f"{_env(field.name)}: not an integer: {raw!r}") from None
-    if field.type is float:
+            raise ValueError(f"not an integer: {raw!r}") from None
+    if kind is float:
         try:
-            return float(raw)
+            value = float(raw)
         except ValueError:
-            raise SettingsError(f"{_env(field.name)}: not a number: {raw!r}") from None
+            value = math.nan
+        if not math.isfinite(value):
+            raise ValueError(f"not a number: {raw!r}")
+        return value
     return raw
 
 
-def _exactly_one(settings, first, second):
-    if bool(getattr(settings, first)) == bool(getattr(settings, second)):
-        raise SettingsError(f"{_env(first)} or {_env(second)}: set exactly one")
+def _faults(values) -> list:
+    """Every rule broken by `values` (the parsed settings present; absent ones take defaults)."""
+    faults = []
+    for field in dataclasses.fields(Settings):
+        value = values.get(field.name)
+        if field.default is dataclasses.MISSING and not value:
+            faults.append(f"{_env(field.name)}: required")
+        if value is None:
+            continue
+        for check in field.metadata.get("checks", ()):
+            fault = check(value)
+            if fault:
+                faults.append(f"{_env(field.name)}: {fault}")
+                break
+    return faults + _cross_field_faults(values)
 
 
-def _check_http_url(name, url):
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise SettingsError(f"{_env(name)}: not an http(s) URL: {url!r}")
-
-
-def _is_cookie_token(name):
-    return all(c.isascii() and (c.isalnum() or c in "-_.") for c in name)
+def _cross_field_faults(values) -> list:
+    faults = []
+    for first, second in (("signing_key_file", "signing_key_ssm_parameter"), ("idp_jwks_url", "idp_public_key_file")):
+        if bool(values.get(first)) == bool(values.get(second)):
+            faults.append(f"{_env(first)} or {_env(second)}: set exactly one")
+    if values.get("cookie_domain") and not values.get("cookie_name"):
+        faults.append(f"{_env('cookie_domain')}: needs {_env('cookie_name')} (cookie mode is on when the name is set)")
+    return faults

@@ -123,7 +123,10 @@ class Service:
         return httpx.post(f"{self.url}/token", headers=headers, timeout=10, **kwargs)
 
     def get(self, path, **kwargs) -> httpx.Response:
-        return httpx.get(f"{self.url}{path}", timeout=10, **kwargs)
+        return self.request("GET", path, **kwargs)
+
+    def request(self, method, path, **kwargs) -> httpx.Response:
+        return httpx.request(method, f"{self.url}{path}", timeout=10, **kwargs)
 
     def log_lines(self) -> list:
         return [json.loads(line) for line in self.log_text().splitlines() if line.startswith("{")]
