@@ -3,15 +3,14 @@ import json
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from token_service import scopes
 from token_service.auth import app_token_claims
 from token_service.errors import ErrorBody, ServiceError
 from token_service.minting import MAX_SUB_LENGTH
-
-MAX_BODY_BYTES = 16 * 1024
+from token_service.routers.json_body import read_json_body
 
 router = APIRouter()
 
@@ -56,7 +55,7 @@ async def mint_token(request: Request, caller: dict = Depends(app_token_claims))
     state = request.app.state
     sub = caller["sub"]
     request.state.log_fields = {"sub": sub[:MAX_SUB_LENGTH]}
-    wanted = (await _read_body(request)).paths
+    wanted = (await read_json_body(request, TokenRequest)).paths
     if len(sub) > MAX_SUB_LENGTH:
         raise ServiceError(403, "access_denied", f"the caller's subject is longer than {MAX_SUB_LENGTH} characters")
     try:
@@ -80,32 +79,6 @@ async def mint_token(request: Request, caller: dict = Depends(app_token_claims))
     if state.settings.cookie_mode:
         _set_cookie(response, state.settings, token, lifetime)
     return response
-
-
-async def _read_body(request: Request) -> TokenRequest:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise ServiceError(413, "invalid_request", f"body larger than {MAX_BODY_BYTES} bytes")
-    raw = b""
-    async for chunk in request.stream():
-        raw += chunk
-        if len(raw) > MAX_BODY_BYTES:
-            raise ServiceError(413, "invalid_request", f"body larger than {MAX_BODY_BYTES} bytes")
-    if not raw.strip():
-        return TokenRequest()
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type != "application/json":
-        raise ServiceError(415, "invalid_request", "body must be application/json")
-    try:
-        document = json.loads(raw)
-    except (ValueError, RecursionError):  # RecursionError: deeply nested JSON
-        raise ServiceError(400, "invalid_request", "body is not valid JSON") from None
-    try:
-        return TokenRequest.model_validate(document)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"]) or "body"
-        raise ServiceError(400, "invalid_request", f"{where}: {first['msg']}") from None
 
 
 def _set_cookie(response: Response, settings, token: str, lifetime: int) -> None:

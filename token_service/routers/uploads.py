@@ -1,0 +1,81 @@
+"""POST /uploads: a presigned POST for one new video under the caller's own prefix (docs/uploads.md).
+
+Included only when uploads are configured (TOKEN_SERVICE_UPLOAD_BUCKET); otherwise the route
+does not exist (404).
+"""
+import json
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from token_service import uploads
+from token_service.auth import app_token_claims
+from token_service.errors import ErrorBody, ServiceError
+from token_service.minting import MAX_SUB_LENGTH
+from token_service.routers.json_body import read_json_body
+
+router = APIRouter()
+
+
+class UploadRequest(BaseModel):
+    """The file to upload. The service chooses the key; `filename` is only stored for display."""
+    model_config = ConfigDict(extra="forbid")  # a client-chosen `key` (or any other field) is refused
+
+    content_type: str = Field(max_length=255, examples=["video/mp4"])
+    size: StrictInt = Field(ge=1, description="Exact size in bytes; the upload may be 1..size bytes",
+                            examples=[12345678])
+    filename: str | None = Field(default=None, examples=["holiday.mp4"],
+                                 description=f"Display name, at most {uploads.MAX_FILENAME_LENGTH} characters; "
+                                             f"stored percent-encoded in the object's {uploads.FILENAME_METADATA}")
+
+
+class UploadResponse(BaseModel):
+    url: str = Field(description="Where the browser POSTs the form (multipart/form-data)")
+    fields: dict[str, str] = Field(description="Form fields to send as they are, before the `file` field")
+    path: str = Field(description="The object's path: '/' + key")
+    media_url: str | None = Field(description="The object on the CDN (TOKEN_SERVICE_MEDIA_BASE_URL + path)")
+    expires_in: int = Field(description="Seconds until the form stops being accepted")
+    max_bytes: int = Field(description="Largest upload the form accepts (the declared size)")
+
+
+_ERRORS = {
+    400: {"model": ErrorBody, "description": "Malformed body, unknown field, type not allowed, size out of range"},
+    401: {"model": ErrorBody, "description": "Missing or invalid app token (see WWW-Authenticate)"},
+    403: {"model": ErrorBody, "description": "The caller's subject cannot name a key inside its own prefix"},
+    413: {"model": ErrorBody, "description": "Body too large"},
+    415: {"model": ErrorBody, "description": "Body is not JSON"},
+    503: {"model": ErrorBody, "description": "Identity provider keys or S3 signing credentials unavailable"},
+}
+
+
+@router.post(
+    "/uploads",
+    summary="Presign an upload",
+    status_code=201,
+    response_model=UploadResponse,
+    responses=_ERRORS,
+    openapi_extra={"requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": UploadRequest.model_json_schema()}},
+    }},
+)
+async def presign_upload(request: Request, caller: dict = Depends(app_token_claims)):
+    sub = caller["sub"]
+    request.state.log_fields = {"sub": sub[:MAX_SUB_LENGTH]}
+    wanted = await read_json_body(request, UploadRequest)
+    try:
+        # In a worker thread: boto3 may refresh credentials over the network while signing.
+        answer = await run_in_threadpool(request.app.state.uploader.presign, sub, wanted.content_type,
+                                         wanted.size, wanted.filename)
+    except uploads.InvalidUpload as exc:
+        raise ServiceError(400, "invalid_request", str(exc)) from None
+    except uploads.SubjectUnusable as exc:
+        raise ServiceError(403, "access_denied", str(exc)) from None
+    except uploads.SigningUnavailable as exc:
+        raise ServiceError(503, "temporarily_unavailable", str(exc)) from None
+    request.state.log_fields = {"sub": sub[:MAX_SUB_LENGTH], "upload": answer["path"]}
+    # The fields carry the access key id (and a session token): no-store, never logged.
+    return Response(json.dumps(answer), 201, media_type="application/json",
+                    headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
