@@ -2,6 +2,7 @@
 
 Lambda@Edge has no environment variables, so everything the function needs is here.
 `load_config` is used both by the package builder (a bad config makes no zip) and at cold start.
+It checks every field before it gives up, so one run lists every fault.
 """
 import collections
 import json
@@ -13,14 +14,20 @@ _ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
 _COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}")  # RFC 6265 token
 _SSM_NAME = re.compile(r"[A-Za-z0-9_.\-/]{1,2048}")
 _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]")
+_URL = re.compile(r"https?://\S+")
+_REALM = re.compile(r'[\x20-\x21\x23-\x5b\x5d-\x7e]{1,64}')  # printable ASCII but " and \
 
 
 class ConfigError(ValueError):
-    """The configuration is unusable; the message names the field."""
+    """The configuration is unusable. `errors` holds every fault as a "field: rule" line; str() is all of them."""
+
+    def __init__(self, errors):
+        self.errors = [errors] if isinstance(errors, str) else list(errors)
+        super().__init__("\n".join(self.errors))
 
 
 REQUIRED = ("issuer", "audience", "jwks")
-DEFAULTS = {  # every optional field and its default (the README's configuration table)
+DEFAULTS = {  # every optional field and its default (docs/reference.md, "Edge config")
     "ssm_parameter": None,
     "ssm_region": "us-east-1",
     "ssm_endpoint_url": None,
@@ -52,67 +59,104 @@ class Config(collections.namedtuple("Config", REQUIRED + tuple(DEFAULTS), defaul
         return out
 
 
-def _int(name, value, low, high):
-    if type(value) is not int or not low <= value <= high:
-        raise ConfigError(f"'{name}' must be an integer from {low} to {high}")
-    return value
+def _shown(value):
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _str(name, value, pattern=None, optional=False):
-    if value is None and optional:
-        return None
-    if type(value) is not str or not value or (pattern and not pattern.fullmatch(value)):
-        raise ConfigError(f"'{name}' must be a " + ("valid " if pattern else "non-empty ") + "string")
-    return value
+def _integer(low, high):
+    def check(value):
+        if type(value) is not int:
+            return f"must be an integer {low}..{high}, got {_shown(value)}"
+        if not low <= value <= high:
+            return f"must be {low}..{high}, got {value}"
+    return check
+
+
+def _string(pattern, rule, optional=False):
+    def check(value):
+        if value is None and optional:
+            return None
+        if type(value) is not str or not pattern.fullmatch(value):
+            return f"must be {rule}, got {_shown(value)}"
+    return check
+
+
+def _jwks(value):
+    try:
+        jwk.parse_jwks(value)
+    except jwk.JWKError as exc:
+        return str(exc)
+
+
+def _timeout(value):
+    if type(value) not in (int, float) or not 0.1 <= value <= 2:
+        return f"must be a number of seconds 0.1..2 (the viewer-request limit is 5 s), got {_shown(value)}"
+
+
+def _origins(value):
+    if type(value) not in (list, tuple):
+        return f"must be a list of origins like https://app.example.com, got {_shown(value)}"
+    bad = [o for o in value if type(o) is not str or not _ORIGIN.fullmatch(o)]
+    if bad:
+        return f"must be origins like https://app.example.com (scheme and host, no path), got {_shown(bad)}"
+
+
+_NON_EMPTY = re.compile(r".+", re.DOTALL)
+_RULES = {  # field -> check(value) returning the broken rule, or None
+    "issuer": _string(_NON_EMPTY, "a non-empty string"),
+    "audience": _string(_NON_EMPTY, "a non-empty string"),
+    "jwks": _jwks,
+    "ssm_parameter": _string(_SSM_NAME, "an SSM parameter name (letters, digits, _ . - /) or null", optional=True),
+    "ssm_region": _string(_REGION, "an AWS region like us-east-1"),
+    "ssm_endpoint_url": _string(_URL, "an http(s):// URL or null", optional=True),
+    "ssm_timeout_seconds": _timeout,
+    "cors_allowed_origins": _origins,
+    "cors_max_age_seconds": _integer(0, 86400),
+    "cookie_name": _string(_COOKIE_NAME, "a cookie name (1-64 letters, digits, !#$%&'*+-.^_`|~) or null", optional=True),
+    "query_parameter": _string(_COOKIE_NAME, "a parameter name (1-64 letters, digits, !#$%&'*+-.^_`|~) or null",
+                               optional=True),
+    "realm": _string(_REALM, 'printable ASCII, 1-64 characters, without " or \\'),
+    "leeway_seconds": _integer(0, 300),
+    "max_token_lifetime_seconds": _integer(1, 86400),
+    "max_token_bytes": _integer(256, 16384),
+    "key_refresh_seconds": _integer(1, 86400),
+    "key_retry_seconds": _integer(1, 3600),
+    "max_key_staleness_seconds": _integer(1, 30 * 86400),
+    "token_cache_entries": _integer(0, 1_000_000),
+}
+
+
+def _unknown(name):
+    import difflib  # only on this error path: it is not needed at cold start
+    close = difflib.get_close_matches(name, Config._fields, n=1)
+    return f"{name}: unknown field" + (f" (did you mean {close[0]}?)" if close else "")
 
 
 def load_config(raw: dict) -> Config:
-    """Validate a config mapping, fill defaults, and return a Config; ConfigError on any problem."""
+    """Validate a config mapping, fill defaults, and return a Config.
+
+    ConfigError lists every fault, one "field: rule" line each: unknown fields, then the rest in field order.
+    """
     if type(raw) is not dict:
-        raise ConfigError("config must be a JSON object")
-    unknown = sorted(set(raw) - set(Config._fields))
-    if unknown:
-        raise ConfigError(f"unknown field(s) {', '.join(map(repr, unknown))}")
-    missing = [name for name in REQUIRED if raw.get(name) is None]
-    if missing:
-        raise ConfigError(f"missing required field(s) {', '.join(map(repr, missing))}")
-    v = {**DEFAULTS, **raw}
-    try:
-        jwk.parse_jwks(v["jwks"])
-    except jwk.JWKError as exc:
-        raise ConfigError(f"'jwks': {exc}") from None
-    origins = v["cors_allowed_origins"]
-    if type(origins) not in (list, tuple) or not all(type(o) is str and _ORIGIN.fullmatch(o) for o in origins):
-        raise ConfigError("'cors_allowed_origins' must be a list of origins like 'https://app.example.com'")
-    timeout = v["ssm_timeout_seconds"]
-    if type(timeout) not in (int, float) or not 0.1 <= timeout <= 2:
-        raise ConfigError("'ssm_timeout_seconds' must be a number from 0.1 to 2 (the viewer limit is 5 s)")
-    config = Config(
-        issuer=_str("issuer", v["issuer"]),
-        audience=_str("audience", v["audience"]),
-        jwks=v["jwks"],
-        ssm_parameter=_str("ssm_parameter", v["ssm_parameter"], _SSM_NAME, optional=True),
-        ssm_region=_str("ssm_region", v["ssm_region"], _REGION),
-        ssm_endpoint_url=_str("ssm_endpoint_url", v["ssm_endpoint_url"], re.compile(r"https?://\S+"), optional=True),
-        ssm_timeout_seconds=float(timeout),
-        cors_allowed_origins=tuple(origins),
-        cors_max_age_seconds=_int("cors_max_age_seconds", v["cors_max_age_seconds"], 0, 86400),
-        cookie_name=_str("cookie_name", v["cookie_name"], _COOKIE_NAME, optional=True),
-        query_parameter=_str("query_parameter", v["query_parameter"], _COOKIE_NAME, optional=True),
-        realm=_str("realm", v["realm"], re.compile(r"[\x20-\x7e]{1,64}")),
-        leeway_seconds=_int("leeway_seconds", v["leeway_seconds"], 0, 300),
-        max_token_lifetime_seconds=_int("max_token_lifetime_seconds", v["max_token_lifetime_seconds"], 1, 86400),
-        max_token_bytes=_int("max_token_bytes", v["max_token_bytes"], 256, 16384),
-        key_refresh_seconds=_int("key_refresh_seconds", v["key_refresh_seconds"], 1, 86400),
-        key_retry_seconds=_int("key_retry_seconds", v["key_retry_seconds"], 1, 3600),
-        max_key_staleness_seconds=_int("max_key_staleness_seconds", v["max_key_staleness_seconds"], 1, 30 * 86400),
-        token_cache_entries=_int("token_cache_entries", v["token_cache_entries"], 0, 1_000_000),
-    )
-    if '"' in config.realm or "\\" in config.realm:
-        raise ConfigError("'realm' must not contain quotes or backslashes")
-    if config.max_key_staleness_seconds < config.key_refresh_seconds:
-        raise ConfigError("'max_key_staleness_seconds' must be at least 'key_refresh_seconds'")
-    return config
+        raise ConfigError(f"config: must be a JSON object, got {type(raw).__name__}")
+    errors = [_unknown(name) for name in sorted(map(str, set(raw) - set(Config._fields)))]
+    values = {**DEFAULTS, **{name: raw[name] for name in raw if name in Config._fields}}
+    faulty = set()
+    for name, check in _RULES.items():
+        fault = "required" if name in REQUIRED and values.get(name) is None else check(values[name])
+        if fault:
+            errors.append(f"{name}: {fault}")
+            faulty.add(name)
+    if not faulty & {"key_refresh_seconds", "max_key_staleness_seconds"} \
+            and values["max_key_staleness_seconds"] < values["key_refresh_seconds"]:
+        errors.append(f"max_key_staleness_seconds: must be at least key_refresh_seconds "
+                      f"({values['key_refresh_seconds']}), got {values['max_key_staleness_seconds']}")
+    if errors:
+        raise ConfigError(errors)
+    values["ssm_timeout_seconds"] = float(values["ssm_timeout_seconds"])
+    values["cors_allowed_origins"] = tuple(values["cors_allowed_origins"])
+    return Config(**values)
 
 
 def load_config_file(path) -> Config:
@@ -120,5 +164,5 @@ def load_config_file(path) -> Config:
         with open(path, encoding="utf-8") as f:
             raw = json.load(f)
     except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}") from None
+        raise ConfigError(f"config: cannot read {path}: {exc}") from None
     return load_config(raw)

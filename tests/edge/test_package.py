@@ -1,5 +1,4 @@
 """The deployable zip: contents, determinism, config validation, and a run in a Lambda-like venv."""
-import glob
 import json
 import os
 import pathlib
@@ -10,7 +9,7 @@ import zipfile
 import pytest
 
 from edge.config import ConfigError, load_config
-from edge.package import build_package, main as package_main
+from edge.package import build_package, find_interpreter, main as package_main
 from tests.edge.conftest import AUDIENCE, ISSUER, public_jwk, real_now
 from tests.servers import moto_server
 
@@ -27,11 +26,11 @@ def test_zip_layout_and_rendered_config(tmp_path, raw_config):
     with zipfile.ZipFile(out) as archive:
         names = archive.namelist()
         rendered = json.loads(archive.read("edge/config.json"))
-    runtime = sorted(f"edge/{p.name}" for p in (ROOT / "edge").glob("*.py") if p.name != "package.py")
-    assert sorted(names) == sorted(runtime + ["edge/config.json"])
+    modules = sorted(p.stem for p in (ROOT / "edge").glob("*.py") if p.name != "package.py")
+    bytecode = [f"edge/__pycache__/{m}.cpython-313.pyc" for m in modules] if find_interpreter("python3.13") else []
+    assert names == [f"edge/{m}.py" for m in modules] + ["edge/config.json"] + bytecode
     assert rendered == load_config(raw_config).to_json()
     assert rendered["ssm_region"] == "us-east-1" and rendered["leeway_seconds"] == 30
-    assert out.stat().st_size < 1_048_576  # the Lambda@Edge viewer-request limit
 
 
 def test_same_input_same_bytes(tmp_path, raw_config):
@@ -45,29 +44,77 @@ def weak_key(jwk, **change):
 
 
 @pytest.mark.parametrize("change,message", [
-    ({"issuer": None}, "missing required field(s) 'issuer'"),
-    ({"audience": ""}, "'audience' must be a non-empty string"),
-    ({"jwks": {"keys": []}}, "'jwks': JWKS must hold"),
-    ({"jwks": {"nokeys": 1}}, "'jwks': JWKS must be an object"),
-    ({"jwks": "jwks"}, "'jwks': JWKS must be an object"),
-    ({"surprise": 1}, "unknown field(s) 'surprise'"),
-    ({"cors_allowed_origins": ["https://app.example.com/path"]}, "'cors_allowed_origins'"),
-    ({"cors_allowed_origins": "https://app.example.com"}, "'cors_allowed_origins'"),
-    ({"cookie_name": "bad name;"}, "'cookie_name'"),
-    ({"leeway_seconds": -1}, "'leeway_seconds' must be an integer from 0 to 300"),
-    ({"leeway_seconds": "30"}, "'leeway_seconds'"),
-    ({"max_token_lifetime_seconds": 0}, "'max_token_lifetime_seconds'"),
-    ({"ssm_region": "moon"}, "'ssm_region'"),
-    ({"ssm_timeout_seconds": 10}, "'ssm_timeout_seconds'"),
-    ({"key_refresh_seconds": 600, "max_key_staleness_seconds": 300}, "'max_key_staleness_seconds'"),
-    ({"realm": 'a"b'}, "'realm'"),
+    ({"issuer": None}, "issuer: required"),
+    ({"audience": ""}, "audience: must be a non-empty string, got ''"),
+    ({"jwks": {"keys": []}}, "jwks: JWKS must hold"),
+    ({"jwks": {"nokeys": 1}}, "jwks: JWKS must be an object"),
+    ({"jwks": "jwks"}, "jwks: JWKS must be an object"),
+    ({"surprise": 1}, "surprise: unknown field"),
+    ({"cookie_nmae": "t"}, "cookie_nmae: unknown field (did you mean cookie_name?)"),
+    ({"cors_allowed_origins": ["https://app.example.com/path"]}, "cors_allowed_origins: must be origins"),
+    ({"cors_allowed_origins": "https://app.example.com"}, "cors_allowed_origins: must be a list of origins"),
+    ({"cookie_name": "bad name;"}, "cookie_name: must be a cookie name"),
+    ({"leeway_seconds": -1}, "leeway_seconds: must be 0..300, got -1"),
+    ({"leeway_seconds": "30"}, "leeway_seconds: must be an integer 0..300, got '30'"),
+    ({"leeway_seconds": True}, "leeway_seconds: must be an integer 0..300, got True"),
+    ({"max_token_lifetime_seconds": 0}, "max_token_lifetime_seconds: must be 1..86400, got 0"),
+    ({"ssm_region": "moon"}, "ssm_region: must be an AWS region like us-east-1, got 'moon'"),
+    ({"ssm_timeout_seconds": 10}, "ssm_timeout_seconds: must be a number of seconds 0.1..2"),
+    ({"key_refresh_seconds": 600, "max_key_staleness_seconds": 300},
+     "max_key_staleness_seconds: must be at least key_refresh_seconds (600), got 300"),
+    ({"realm": 'a"b'}, "realm: must be printable ASCII"),
+    ({"realm": "x" * 500}, "realm: must be printable ASCII, 1-64 characters, without \" or \\, got 'xxx"),
 ])
 def test_bad_config_is_a_clear_error_and_no_zip(tmp_path, raw_config, change, message):
     out = tmp_path / "edge.zip"
     with pytest.raises(ConfigError) as error:
         build_package({**raw_config, **change}, out)
-    assert message in str(error.value)
+    assert [line for line in error.value.errors if line.startswith(message)], error.value.errors
+    assert len(str(error.value)) < 200  # a long value is cut short, not echoed whole
     assert list(tmp_path.iterdir()) == []
+
+
+# One config breaking many rules at once, and every fault it must report.
+MANY_FAULTS = {"issuer": None, "audience": 42, "jwks": {"keys": []}, "surprise": 1,
+               "ssm_region": "moon", "leeway_seconds": 301, "max_token_lifetime_seconds": 0,
+               "cors_allowed_origins": ["https://ok.example.com", "ftp://bad.example.com"]}
+MANY_FAULTS_REPORTED = [
+    "surprise: unknown field",
+    "issuer: required",
+    "audience: must be a non-empty string, got 42",
+    "jwks: JWKS must hold 1-32 keys",
+    "ssm_region: must be an AWS region like us-east-1, got 'moon'",
+    "cors_allowed_origins: must be origins like https://app.example.com (scheme and host, no path), "
+    "got ['ftp://bad.example.com']",
+    "leeway_seconds: must be 0..300, got 301",
+    "max_token_lifetime_seconds: must be 1..86400, got 0",
+]
+
+
+def test_every_fault_is_reported_at_once(tmp_path):
+    with pytest.raises(ConfigError) as error:
+        build_package(MANY_FAULTS, tmp_path / "edge.zip")
+    assert error.value.errors == MANY_FAULTS_REPORTED
+    assert str(error.value) == "\n".join(MANY_FAULTS_REPORTED)
+    assert isinstance(error.value, ValueError)  # callers catching ValueError keep working
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_every_fault_is_reported_at_once_by_the_command(tmp_path):
+    (tmp_path / "bad.json").write_text(json.dumps(MANY_FAULTS))
+    done = subprocess.run([sys.executable, "-m", "edge.package", "bad.json", "edge.zip"], cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)}, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr.splitlines() == [f"edge.package: bad.json: {len(MANY_FAULTS_REPORTED)} config error(s), "
+                                        "no zip written:"] + [f"  {line}" for line in MANY_FAULTS_REPORTED]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.json"]
+
+
+def test_a_config_that_is_not_an_object(tmp_path):
+    with pytest.raises(ConfigError) as error:
+        build_package(["issuer"], tmp_path / "edge.zip")
+    assert error.value.errors == ["config: must be a JSON object, got list"]
 
 
 @pytest.mark.parametrize("change,message", [
@@ -84,7 +131,8 @@ def test_unfit_keys_refused_at_load(tmp_path, raw_config, change, message):
     jwk = raw_config["jwks"]["keys"][0]
     with pytest.raises(ConfigError) as error:
         build_package({**raw_config, "jwks": weak_key(jwk, **change)}, tmp_path / "edge.zip")
-    assert message in str(error.value)
+    [line] = error.value.errors
+    assert line.startswith("jwks: ") and message in line
 
 
 def test_1024_bit_key_refused(tmp_path, raw_config):
@@ -99,22 +147,27 @@ def test_cli(tmp_path, raw_config, capsys):
     good.write_text(json.dumps(raw_config))
     bad.write_text(json.dumps({**raw_config, "leeway_seconds": 9999}))
     assert package_main([str(good), str(tmp_path / "edge.zip")]) == 0
-    assert (tmp_path / "edge.zip").exists()
+    # the command builds the same bytes as the function
+    assert (tmp_path / "edge.zip").read_bytes() == build_package(raw_config, tmp_path / "f.zip").read_bytes()
     assert package_main([str(bad), str(tmp_path / "bad.zip")]) == 1
-    assert "config error: 'leeway_seconds'" in capsys.readouterr().err
+    assert "  leeway_seconds: must be 0..300, got 9999" in capsys.readouterr().err.splitlines()
     assert not (tmp_path / "bad.zip").exists()
     assert package_main([str(tmp_path / "missing.json"), str(tmp_path / "m.zip")]) == 1
+    assert "edge.package: error: " in capsys.readouterr().err
+    (tmp_path / "notjson.json").write_text("{")
+    assert package_main([str(tmp_path / "notjson.json"), str(tmp_path / "n.zip")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("edge.package: error: ") and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.json", "edge.zip", "f.zip", "good.json", "notjson.json"]
 
 
 def lambda_like_interpreters():
     """This Python plus Lambda's python3.12 and python3.13 where the machine has them."""
     found = {f"{sys.version_info.major}.{sys.version_info.minor}": sys.executable}
     for version in ("3.12", "3.13"):
-        for candidate in sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/{version}*/bin/python{version}")))\
-                + [f"/usr/bin/python{version}", f"/usr/local/bin/python{version}"]:
-            if os.access(candidate, os.X_OK):
-                found[version] = candidate
-                break
+        python = find_interpreter(f"python{version}")
+        if python:
+            found[version] = python
     return found
 
 
