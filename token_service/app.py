@@ -9,8 +9,9 @@ from token_service.errors import install_handlers
 from token_service.idp import AppTokenVerifier
 from token_service.keyring import load_keyring
 from token_service.minting import Minter
-from token_service.routers import health, token, well_known
+from token_service.routers import health, token, uploads, well_known
 from token_service.settings import Settings, SettingsError
+from token_service.uploads import Uploader
 
 
 def create_app(settings: Settings | None = None, log=stdout_line) -> FastAPI:
@@ -43,10 +44,13 @@ def create_app(settings: Settings | None = None, log=stdout_line) -> FastAPI:
     app.state.verifier = verifier
     app.state.minter = Minter(keyring.active, settings.issuer, settings.audience, settings.token_lifetime_seconds)
     app.state.jwks_body = json.dumps(keyring.jwks()).encode()
+    app.state.uploader = Uploader.from_settings(settings)  # None when uploads are off
 
     app.include_router(token.router)
     app.include_router(well_known.router)
     app.include_router(health.router)
+    if app.state.uploader:  # otherwise POST /uploads does not exist (404)
+        app.include_router(uploads.router)
     install_handlers(app)
     if settings.cors_allowed_origins:
         app.add_middleware(

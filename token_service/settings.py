@@ -14,7 +14,7 @@ import math
 import os
 from urllib.parse import urlsplit
 
-from token_service import scopes
+from token_service import scopes, uploads
 
 PREFIX = "TOKEN_SERVICE_"
 MAX_TOKEN_LIFETIME_SECONDS = 3600  # the edge's default max_token_lifetime_seconds
@@ -140,6 +140,15 @@ class Settings:
     cookie_domain: str | None = None
     cookie_samesite: str = setting("Lax", one_of(SAMESITE_VALUES))
     docs_enabled: bool = True
+    # Uploads (docs/uploads.md): on when the bucket is set.
+    upload_bucket: str | None = setting(None, uploads.bucket_fault)
+    upload_bucket_region: str = setting("us-east-1", uploads.region_fault)
+    upload_prefix: str = setting(uploads.DEFAULT_PREFIX, uploads.prefix_fault)
+    upload_content_types: tuple = setting(uploads.DEFAULT_CONTENT_TYPES, uploads.content_types_fault)
+    upload_max_bytes: int = setting(uploads.DEFAULT_MAX_BYTES, uploads.max_bytes_fault)
+    upload_expires_seconds: int = setting(300, between(uploads.MIN_EXPIRES_SECONDS, uploads.MAX_EXPIRES_SECONDS))
+    media_base_url: str | None = setting(None, uploads.media_base_url_fault)
+    s3_endpoint_url: str | None = setting(None, http_url)
 
     def __post_init__(self):
         faults = _faults(dataclasses.asdict(self))

@@ -82,7 +82,7 @@ def region_fault(name: str):
 def media_base_url_fault(url: str):
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
-        return f"not an http(s) origin like https://media.example.com: {url!r}"
+        return f"not an http(s) URL like https://media.example.com: {url!r}"
 
 
 class Uploader:
