@@ -1,7 +1,10 @@
-"""The demo page's own origin: static files from demo/ plus /config.json (where the other parts are).
+"""The demo page's own origin: static files from demo/, the browser library from web/ (its
+service worker at the root, so its scope is the whole site), and /config.json (where the other
+parts are).
 
-Plain HTML, CSS and JavaScript, no build step. The page's Content-Security-Policy lets it talk
-only to the IdP, the token service and the CDN, and play media only from blob: URLs it made.
+Plain HTML, CSS and JavaScript modules, no build step. The page's Content-Security-Policy lets it
+talk only to the IdP, the token service and the CDN, run workers only from this origin, and play
+media from the CDN (streamed through the service worker) or from blob: URLs (the fallback).
 """
 import json
 import pathlib
@@ -9,18 +12,25 @@ import urllib.parse
 
 from local_stack.httpserve import Handler, Server
 
-PAGE_DIR = pathlib.Path(__file__).parent / "demo"
+REPO = pathlib.Path(__file__).resolve().parent.parent
+PAGE_DIR = REPO / "local_stack" / "demo"
+WEB_DIR = REPO / "web"
 TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
          ".css": "text/css; charset=utf-8", ".svg": "image/svg+xml"}
 
 
+def content_security_policy(config):
+    connect = " ".join(config[name] for name in ("idp_url", "token_url", "cdn_url"))
+    return (f"default-src 'self'; connect-src 'self' {connect}; media-src {config['cdn_url']} blob:; "
+            "worker-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            "object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+
+
 def make_server(host, port, config):
     config_body = json.dumps(config).encode()
-    files = {f"/{p.name}": p for p in PAGE_DIR.iterdir() if p.suffix in TYPES}
+    files = {f"/{p.name}": p for folder in (PAGE_DIR, WEB_DIR) for p in folder.iterdir() if p.suffix in TYPES}
     files["/"] = PAGE_DIR / "index.html"
-    connect = " ".join(config[name] for name in ("idp_url", "token_url", "cdn_url"))
-    policy = (f"default-src 'self'; connect-src 'self' {connect}; media-src blob:; img-src 'self' data:; "
-              "style-src 'self'; script-src 'self'; frame-ancestors 'none'")
+    policy = content_security_policy(config)
 
     class DemoHandler(Handler):
         def do_GET(self):

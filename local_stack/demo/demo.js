@@ -1,13 +1,11 @@
-"use strict";
-// The demo page: log in at the IdP, get a viewing token, fetch a private video from the CDN
-// with Authorization: Bearer (in Range requests) and play it from a blob URL, which seeks
-// freely. <video src> cannot send an Authorization header, hence fetch + blob.
-
-const RANGE_BYTES = 512 * 1024;
-const RENEW_AT = 0.75; // renew when three quarters of the token's lifetime has passed
+// The demo page: log in at the IdP, get viewing tokens from the token service, and play a private
+// video straight from the CDN with <video src>: private-media.js's service worker adds the token
+// to the video's (range) requests, so it streams and seeks like any video. Where service workers
+// are unavailable it falls back to playWithBlob (the whole file first, then play).
+import { playWithBlob, startPrivateMedia } from "/private-media.js";
 
 const $ = (id) => document.getElementById(id);
-const state = { config: null, appToken: null, token: null, claims: null, renewTimer: null, renewals: 0, blobUrl: null };
+const state = { config: null, appToken: null, token: null, claims: null, media: null, blobUrl: null, fallback: false };
 
 function b64urlDecode(text) {
   const padded = text.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((text.length + 3) % 4);
@@ -25,12 +23,14 @@ function setStatus(el, text, kind) {
   el.className = "status " + (kind || "muted");
 }
 
-function logRequest(method, path, range, status, ms) {
+function logRequest({ method, url, range, status, ms, retried, via }) {
   const li = document.createElement("li");
   const badge = document.createElement("span");
   badge.className = "badge " + badgeClass(status);
-  badge.textContent = status;
-  li.append(badge, ` ${method} ${path}${range ? "  " + range : ""}  · ${ms} ms`);
+  badge.textContent = status || "failed";
+  const path = new URL(url).pathname;
+  li.append(badge, ` ${method} ${path}${range ? "  " + range.replace("bytes=", "bytes ") : ""}  · ${ms} ms  · ${via}` +
+                   (retried ? " (retried with a fresh token)" : ""));
   $("log").prepend(li);
   while ($("log").children.length > 12) $("log").lastChild.remove();
 }
@@ -42,11 +42,14 @@ function badgeClass(status) {
   return "warn";
 }
 
-async function cdnFetch(path, headers) {
+/** A request the page makes itself (the refusal buttons). */
+async function cdnFetch(path, headers = {}) {
   const started = performance.now();
   const response = await fetch(state.config.cdn_url + path, { headers, cache: "no-store" });
-  logRequest("GET", path, headers.Range ? headers.Range.replace("bytes=", "bytes ") : "", response.status,
-             Math.round(performance.now() - started));
+  if (!state.media || headers.Authorization) { // else the worker handled it and reports it
+    logRequest({ method: "GET", url: response.url, status: response.status, ms: Math.round(performance.now() - started),
+                 via: headers.Authorization ? "page, its own header" : "page" });
+  }
   return response;
 }
 
@@ -64,48 +67,67 @@ async function logIn(event) {
     if (!response.ok) throw new Error(`${response.status}: ${body.error_description || body.error}`);
     state.appToken = body.access_token;
     setStatus($("login-status"), `Logged in as ${username}. App token from the IdP, valid ${Math.round(body.expires_in / 60)} min.`, "good");
-    await renewToken();
-    $("logout").disabled = false;
-    $("play").disabled = false;
-    $("renew").disabled = false;
-    setStatus($("play-status"), "Ready.");
+    await startMedia();
+    ["logout", "play", "renew", "try-tampered", "try-other"].forEach((id) => ($(id).disabled = false));
+    $("try-logged-out").disabled = true;
+    setStatus($("play-status"), state.fallback ? "Ready (no service worker here: whole-file fallback)." : "Ready.");
   } catch (error) {
     setStatus($("login-status"), "Login refused: " + error.message, "bad");
   }
 }
 
-function logOut() {
-  clearTimeout(state.renewTimer);
-  Object.assign(state, { appToken: null, token: null, claims: null, renewals: 0 });
+async function logOut() {
+  if (state.media) await state.media.stop();
+  Object.assign(state, { appToken: null, token: null, claims: null, media: null });
   ["logout", "play", "renew", "try-tampered", "try-other"].forEach((id) => ($(id).disabled = true));
+  $("try-logged-out").disabled = false;
   setStatus($("login-status"), "Logged out.");
-  setStatus($("token-status"), "No viewing token.");
+  setStatus($("token-status"), "No viewing token. The service worker forgot this tab's token.");
   setStatus($("play-status"), "Log in first.");
   showToken();
 }
 
 // ---------------------------------------------------------------- viewing token
-async function renewToken() {
-  clearTimeout(state.renewTimer);
-  const response = await fetch(state.config.token_url + "/token", {
+/** The library's getToken: POST /token with the app token; the /token JSON as it is. */
+async function getToken() {
+  const response = await fetch(new URL("token", state.config.token_url + "/"), {
     method: "POST", headers: { Authorization: "Bearer " + state.appToken },
   });
   const body = await response.json();
   if (!response.ok) {
     setStatus($("token-status"), `Token service answered ${response.status}: ${body.error_description || body.error}`, "bad");
-    throw new Error("no viewing token");
+    throw new Error(`token service answered ${response.status}`);
   }
-  const first = state.token === null;
   state.token = body.access_token;
   state.claims = decodeClaims(state.token);
-  if (!first) state.renewals += 1;
-  const lifetime = state.claims.exp - state.claims.iat;
-  state.renewTimer = setTimeout(() => renewToken().catch(() => {}), lifetime * RENEW_AT * 1000);
-  setStatus($("token-status"), first ? `Issued; lifetime ${lifetime} s. Renewed at ${Math.round(lifetime * RENEW_AT)} s.`
-                                     : `Renewed ${state.renewals}× before expiry (lifetime ${lifetime} s).`, "good");
-  $("try-tampered").disabled = false;
-  $("try-other").disabled = false;
   showToken();
+  return body;
+}
+
+async function startMedia() {
+  try {
+    state.media = await startPrivateMedia({ mediaOrigins: [state.config.cdn_url], getToken });
+  } catch (error) {
+    if (error.code !== "unsupported") throw error;
+    state.fallback = true;
+    await getToken();
+    setStatus($("token-status"), "Issued (no service worker here: the page fetches files itself).", "good");
+    return;
+  }
+  state.media.addEventListener("token", ({ detail }) => {
+    const at = Math.round(detail.expiresIn * 0.75);
+    setStatus($("token-status"), detail.renewals === 0
+      ? `Issued; lifetime ${detail.expiresIn} s. Renewed at ${at} s; the service worker holds it for this tab.`
+      : `Renewed ${detail.renewals}× before expiry (lifetime ${detail.expiresIn} s).`, "good");
+  });
+  state.media.addEventListener("error", ({ detail }) => {
+    setStatus($("token-status"), `Renewal failed: ${detail.error.message}` +
+              (detail.retryInMs ? ` Retrying in ${Math.round(detail.retryInMs / 1000)} s.` : ""), "bad");
+  });
+  state.media.addEventListener("request", ({ detail }) => logRequest({ ...detail, via: "service worker" }));
+  const lifetime = state.claims.exp - state.claims.iat;
+  setStatus($("token-status"), `Issued; lifetime ${lifetime} s. Renewed at ${Math.round(lifetime * 0.75)} s; ` +
+            "the service worker holds it for this tab.", "good");
 }
 
 function showToken() {
@@ -131,47 +153,35 @@ function tick() {
 }
 
 // ---------------------------------------------------------------- play
-async function fetchVideo(path) {
-  const parts = [];
-  let start = 0, total = null, type = "video/webm", requests = 0;
-  while (total === null || start < total) {
-    const range = `bytes=${start}-${start + RANGE_BYTES - 1}`;
-    const response = await cdnFetch(path, { Authorization: "Bearer " + state.token, Range: range });
-    requests += 1;
-    if (response.status !== 206 && response.status !== 200) {
-      throw Object.assign(new Error("the CDN refused"), { response });
-    }
-    type = response.headers.get("Content-Type") || type;
-    const chunk = await response.arrayBuffer();
-    parts.push(chunk);
-    if (response.status === 200) { total = chunk.byteLength; break; }
-    total = Number(response.headers.get("Content-Range").split("/")[1]);
-    start += chunk.byteLength;
-    setStatus($("play-status"), `Fetching… ${Math.round((100 * start) / total)}%`);
-  }
-  return { blob: new Blob(parts, { type }), total, requests };
-}
-
 async function play() {
   const path = $("object").value;
-  $("play").disabled = true;
-  setStatus($("play-status"), "Fetching…");
+  const url = state.config.cdn_url + path;
+  const video = $("video");
+  setStatus($("play-status"), "Loading…");
   try {
-    const { blob, total, requests } = await fetchVideo(path);
-    if (state.blobUrl) URL.revokeObjectURL(state.blobUrl);
-    state.blobUrl = URL.createObjectURL(blob);
-    $("video").src = state.blobUrl;
-    await $("video").play();
-    setStatus($("play-status"), `Playing ${path}: ${(total / 1e6).toFixed(2)} MB in ${requests} range requests.`, "good");
+    if (state.fallback) {
+      const result = await playWithBlob(video, url, getToken);
+      if (state.blobUrl) URL.revokeObjectURL(state.blobUrl);
+      state.blobUrl = result.url;
+      await video.play();
+      setStatus($("play-status"), `Playing ${path}: ${(result.bytes / 1e6).toFixed(2)} MB fetched first in ${result.requests} range requests.`, "good");
+      return;
+    }
+    video.src = url; // the service worker adds the token to the video's own range requests
+    await video.play();
+    setStatus($("play-status"), `Playing ${path}, streamed from the CDN (${new URL(url).host}).`, "good");
   } catch (error) {
     if (error.response) {
       await showEdgeAnswer(error.response, `Playing ${path}`);
-      setStatus($("play-status"), `The CDN answered ${error.response.status}; see step 4.`, "bad");
+      setStatus($("play-status"), `The CDN answered ${error.status}; see step 4.`, "bad");
+    } else if (video.error) {
+      // The video element only says it failed; ask the same URL (the worker adds the token) to show why.
+      const response = await cdnFetch(path);
+      await showEdgeAnswer(response, `Playing ${path}`);
+      setStatus($("play-status"), `The CDN answered ${response.status}; see step 4.`, "bad");
     } else {
       setStatus($("play-status"), "Playback failed: " + error.message, "bad");
     }
-  } finally {
-    $("play").disabled = state.token === null;
   }
 }
 
@@ -195,11 +205,12 @@ function ownObject() {
 
 async function tryLoggedOut() {
   const path = state.config.objects[0].path;
-  await showEdgeAnswer(await cdnFetch(path, {}), `No Authorization header → ${path}`);
+  await showEdgeAnswer(await cdnFetch(path), `No Authorization header → ${path}`);
 }
 
 async function tryTampered() {
-  // Widen the token's scope by editing its payload; the signature no longer matches.
+  // Widen the token's scope by editing its payload; the signature no longer matches. A request
+  // that carries its own Authorization header is left alone by the service worker.
   const [header, payload, signature] = state.token.split(".");
   const claims = JSON.parse(b64urlDecode(payload));
   claims.paths = ["/"];
@@ -211,7 +222,8 @@ async function tryTampered() {
 
 async function tryOther() {
   const other = state.config.objects.find((o) => o.owner !== state.claims.sub);
-  await showEdgeAnswer(await cdnFetch(other.path, { Authorization: "Bearer " + state.token }),
+  const headers = state.fallback ? { Authorization: "Bearer " + state.token } : {}; // else the worker adds it
+  await showEdgeAnswer(await cdnFetch(other.path, headers),
                        `${state.claims.sub}'s token (opens ${state.claims.paths}) → ${other.path}`);
 }
 
@@ -227,7 +239,7 @@ async function start() {
   fillPassword();
   $("login-form").addEventListener("submit", logIn);
   $("logout").addEventListener("click", logOut);
-  $("renew").addEventListener("click", () => renewToken().catch(() => {}));
+  $("renew").addEventListener("click", () => (state.media ? state.media.refresh() : getToken()).catch(() => {}));
   $("play").addEventListener("click", play);
   $("try-logged-out").addEventListener("click", tryLoggedOut);
   $("try-tampered").addEventListener("click", tryTampered);

@@ -1,0 +1,271 @@
+// private-media.js: play private media with header tokens from <video src>, any size.
+//
+//   import { startPrivateMedia } from "/private-media.js";
+//   const media = await startPrivateMedia({ mediaOrigins: ["https://media.example.com"], getToken });
+//   video.src = "https://media.example.com/videos/u42/profile.mp4";   // streams, seeks
+//
+// getToken() returns the token service's /token JSON as it is ({access_token, expires_in, ...}).
+// The service worker (private-media-sw.js, served from the app's own origin) adds
+// `Authorization: Bearer <token>` to this page's requests to the media origins, and nothing else.
+// Without service workers, playWithBlob() plays short files the old way (see docs/frontend.md).
+
+const PRIVATE_MEDIA = "private-media";
+
+export const DEFAULTS = Object.freeze({
+  serviceWorkerUrl: "/private-media-sw.js",
+  renewAt: 0.75, // renew when three quarters of the token's lifetime has passed
+  retryBaseMs: 1000, // failed renewals are retried after 1 s, 2 s, 4 s, ... (with jitter)
+  retryMaxMs: 60000,
+  workerTimeoutMs: 10000, // registering, taking control, answering a message
+  heartbeatMs: 10000, // keeps the worker (and the token in its memory) alive while the page is open
+  refreshFloorMs: 2000, // a 401 soon after a renewal gets the same token, not another renewal
+});
+
+/** An error with a stable `code`: unsupported, worker, token, stopped, refused, too_large. */
+export class PrivateMediaError extends Error {
+  constructor(code, message, details = {}) {
+    super(message, details.cause ? { cause: details.cause } : undefined);
+    this.name = "PrivateMediaError";
+    this.code = code;
+    if (details.status !== undefined) this.status = details.status;
+    if (details.response !== undefined) this.response = details.response;
+  }
+}
+
+/** Milliseconds until a token of `expiresIn` seconds should be renewed (at least 1 s). */
+export function renewDelayMs(expiresIn, renewAt = DEFAULTS.renewAt) {
+  return Math.max(1000, Math.round(expiresIn * renewAt * 1000));
+}
+
+/** Milliseconds before retry number `attempt` (0, 1, 2, ...): doubling from retryBaseMs up to
+ * retryMaxMs, each drawn from [half, all] of that (jitter, so tabs do not retry in step). */
+export function retryDelayMs(attempt, { retryBaseMs = DEFAULTS.retryBaseMs, retryMaxMs = DEFAULTS.retryMaxMs,
+                                        random = Math.random } = {}) {
+  const ceiling = Math.min(retryMaxMs, retryBaseMs * 2 ** Math.min(attempt, 30));
+  return Math.round(ceiling * (0.5 + 0.5 * random()));
+}
+
+/** The /token JSON checked: {accessToken, expiresIn}. */
+export function readTokenJson(json) {
+  const accessToken = json && json.access_token;
+  const expiresIn = json && json.expires_in;
+  if (typeof accessToken !== "string" || accessToken === "") {
+    throw new PrivateMediaError("token", "getToken() must return the /token JSON ({access_token, expires_in})");
+  }
+  if (typeof expiresIn !== "number" || !(expiresIn > 0)) {
+    throw new PrivateMediaError("token", "the /token JSON has no positive expires_in");
+  }
+  return { accessToken, expiresIn };
+}
+
+/** Register the worker, wait until it controls this page, hand it the first token; resolves to a
+ * PrivateMedia. Rejects with a PrivateMediaError ("unsupported" where service workers are not
+ * available: use playWithBlob there). */
+export async function startPrivateMedia(options) {
+  const media = new PrivateMedia(options);
+  try {
+    await media._start();
+  } catch (error) {
+    await media.stop().catch(() => {});
+    throw error;
+  }
+  return media;
+}
+
+/** Events: "token" (detail {expiresIn, renewals}), "error" (detail {error, retryInMs}),
+ * "request" (detail: the worker's report of one media request: url, method, range, status,
+ * contentRange, ms, retried, and error when the request failed without an answer). */
+export class PrivateMedia extends EventTarget {
+  #options;
+  #token = null;
+  #tokenAt = 0;
+  #renewals = 0;
+  #attempt = 0;
+  #renewTimer = null;
+  #heartbeat = null;
+  #refreshing = null;
+  #stopped = false;
+  #listeners = [];
+
+  constructor({ mediaOrigins, getToken, ...rest } = {}) {
+    super();
+    if (typeof getToken !== "function") throw new PrivateMediaError("token", "getToken must be a function");
+    if (!Array.isArray(mediaOrigins)) throw new PrivateMediaError("worker", "mediaOrigins must be a list of origins");
+    this.#options = { ...DEFAULTS, ...rest, mediaOrigins: [...mediaOrigins], getToken };
+  }
+
+  get stopped() {
+    return this.#stopped;
+  }
+
+  async _start() {
+    if (!("serviceWorker" in navigator) || !window.isSecureContext) {
+      throw new PrivateMediaError("unsupported", "service workers are not available here (https or localhost needed)");
+    }
+    const container = navigator.serviceWorker;
+    this.#listen(container, "message", (event) => this.#onWorkerMessage(event));
+    container.startMessages();
+    await this.#withTimeout(container.register(this.#options.serviceWorkerUrl),
+                            `registering ${this.#options.serviceWorkerUrl}`);
+    await this.#controlled();
+    await this.refresh();
+    // A new worker version (or a worker the browser restarted) starts empty: tell it again.
+    this.#listen(container, "controllerchange", () => this.#resend());
+    this.#listen(window, "pageshow", (event) => event.persisted && this.#resend());
+    this.#listen(document, "visibilitychange", () => document.visibilityState === "visible" && this.#resend());
+    this.#heartbeat = setInterval(() => this.#resend(), this.#options.heartbeatMs);
+  }
+
+  /** Get a new token now and hand it to the worker. Concurrent calls share one renewal. */
+  refresh() {
+    if (this.#stopped) return Promise.reject(new PrivateMediaError("stopped", "stopped: start again after logging in"));
+    if (!this.#refreshing) {
+      this.#refreshing = this.#renew().finally(() => (this.#refreshing = null));
+    }
+    return this.#refreshing;
+  }
+
+  /** Logout: the worker forgets this page's token; media requests then go out without one (401). */
+  async stop() {
+    this.#stopped = true;
+    clearTimeout(this.#renewTimer);
+    clearInterval(this.#heartbeat);
+    for (const [target, type, listener] of this.#listeners) target.removeEventListener(type, listener);
+    this.#listeners = [];
+    this.#token = null;
+    if (navigator.serviceWorker && navigator.serviceWorker.controller) {
+      await this.#tell({ type: `${PRIVATE_MEDIA}/forget` });
+    }
+  }
+
+  async #renew() {
+    clearTimeout(this.#renewTimer);
+    try {
+      const { accessToken, expiresIn } = readTokenJson(await this.#options.getToken());
+      if (this.#stopped) throw new PrivateMediaError("stopped", "stopped while renewing");
+      await this.#configure(accessToken);
+      const first = this.#token === null;
+      this.#token = accessToken;
+      this.#tokenAt = Date.now();
+      this.#attempt = 0;
+      if (!first) this.#renewals += 1;
+      this.#renewTimer = setTimeout(() => this.refresh().catch(() => {}), renewDelayMs(expiresIn, this.#options.renewAt));
+      this.dispatchEvent(new CustomEvent("token", { detail: { expiresIn, renewals: this.#renewals } }));
+    } catch (cause) {
+      const error = cause instanceof PrivateMediaError ? cause
+        : new PrivateMediaError("token", `getting a viewing token failed: ${cause.message || cause}`, { cause });
+      if (!this.#stopped) {
+        const retryInMs = retryDelayMs(this.#attempt++, this.#options);
+        this.#renewTimer = setTimeout(() => this.refresh().catch(() => {}), retryInMs);
+        this.dispatchEvent(new CustomEvent("error", { detail: { error, retryInMs } }));
+      }
+      throw error;
+    }
+  }
+
+  #configure(token) {
+    return this.#tell({ type: `${PRIVATE_MEDIA}/configure`, origins: this.#options.mediaOrigins, token });
+  }
+
+  #resend() {
+    if (this.#stopped || this.#token === null || !navigator.serviceWorker.controller) return;
+    this.#configure(this.#token).catch((error) => this.dispatchEvent(new CustomEvent("error", { detail: { error } })));
+  }
+
+  async #onWorkerMessage(event) {
+    const message = event.data || {};
+    if (message.type === `${PRIVATE_MEDIA}/request`) {
+      const { type, ...detail } = message;
+      this.dispatchEvent(new CustomEvent("request", { detail }));
+    } else if (message.type === `${PRIVATE_MEDIA}/token-needed` && event.ports[0]) {
+      // The media origin answered 401: the token expired or was refused. Renew, unless just renewed.
+      let token = null;
+      try {
+        if (Date.now() - this.#tokenAt >= this.#options.refreshFloorMs) await this.refresh();
+        token = this.#token;
+      } catch {
+        // reported through the "error" event by refresh(); the worker passes the 401 on
+      }
+      event.ports[0].postMessage({ token });
+    }
+  }
+
+  /** Until the worker controls this page: on a first visit clients.claim() in its activate takes
+   * it over; a page loaded with shift-reload asks the active worker to claim it. */
+  async #controlled() {
+    const container = navigator.serviceWorker;
+    if (container.controller) return;
+    const changed = new Promise((resolve) => container.addEventListener("controllerchange", resolve, { once: true }));
+    const registration = await this.#withTimeout(container.ready, "waiting for the worker to activate");
+    if (!container.controller) {
+      await this.#tell({ type: `${PRIVATE_MEDIA}/claim` }, registration.active);
+      await this.#withTimeout(container.controller ? Promise.resolve() : changed, "waiting for the worker to take control");
+    }
+  }
+
+  /** postMessage to the worker and wait for its answer. */
+  async #tell(message, worker = navigator.serviceWorker.controller) {
+    if (!worker) throw new PrivateMediaError("worker", "no service worker controls this page");
+    const channel = new MessageChannel();
+    const answer = new Promise((resolve) => (channel.port1.onmessage = (event) => resolve(event.data)));
+    worker.postMessage(message, [channel.port2]);
+    try {
+      const reply = await this.#withTimeout(answer, `the worker's answer to ${message.type}`);
+      if (!reply || !reply.ok) {
+        throw new PrivateMediaError("worker", `the service worker refused ${message.type}: ${reply && reply.error}`);
+      }
+      return reply;
+    } finally {
+      channel.port1.close();
+    }
+  }
+
+  #withTimeout(promise, what) {
+    let timer;
+    const timeout = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new PrivateMediaError("worker", `timed out ${what} (is ${
+        this.#options.serviceWorkerUrl} served from this origin?)`)), this.#options.workerTimeoutMs);
+    });
+    return Promise.race([promise, timeout]).catch((cause) => {
+      throw cause instanceof PrivateMediaError ? cause : new PrivateMediaError("worker", `${what}: ${cause.message}`, { cause });
+    }).finally(() => clearTimeout(timer));
+  }
+
+  #listen(target, type, listener) {
+    target.addEventListener(type, listener);
+    this.#listeners.push([target, type, listener]);
+  }
+}
+
+/** Fallback where service workers are unavailable: download `url` with the token in range
+ * requests into a Blob and play that. The whole file comes before the first frame, so keep it to
+ * short files (maxBytes). Resolves to {url: the blob: URL (revoke it when done), bytes, requests}.
+ * A refusal rejects with a PrivateMediaError "refused" carrying `status` and `response`. */
+export async function playWithBlob(video, url, getToken, { chunkBytes = 512 * 1024, maxBytes = 64 * 1024 * 1024 } = {}) {
+  const { accessToken } = readTokenJson(await getToken());
+  const parts = [];
+  let start = 0, total = null, type = "", requests = 0;
+  while (total === null || start < total) {
+    const response = await fetch(url, {
+      headers: { Authorization: `Bearer ${accessToken}`, Range: `bytes=${start}-${start + chunkBytes - 1}` },
+      mode: "cors", credentials: "omit", cache: "no-store", redirect: "error",
+    });
+    requests += 1;
+    if (response.status !== 206 && response.status !== 200) {
+      throw new PrivateMediaError("refused", `${url} answered ${response.status}`, { status: response.status, response });
+    }
+    type = response.headers.get("Content-Type") || type;
+    if (response.status === 206) total = Number((response.headers.get("Content-Range") || "").split("/")[1]);
+    if (total > maxBytes) {
+      response.body?.cancel();
+      throw new PrivateMediaError("too_large", `${url} is ${total} bytes, more than playWithBlob's maxBytes`);
+    }
+    const chunk = await response.arrayBuffer();
+    parts.push(chunk);
+    start += chunk.byteLength;
+    if (response.status === 200 || chunk.byteLength === 0) total = start;
+  }
+  const blobUrl = URL.createObjectURL(new Blob(parts, { type }));
+  video.src = blobUrl;
+  return { url: blobUrl, bytes: start, requests };
+}
