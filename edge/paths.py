@@ -40,18 +40,61 @@ def object_path(uri):
     return uri
 
 
+def _glob(segment):
+    """A literal segment as itself; one with a '*' as (head, tail, shortest length it matches)."""
+    if "*" not in segment:
+        return segment
+    head, tail = segment.split("*")
+    return head, tail, len(head) + len(tail)
+
+
+def _glob_matches(pattern, path_segments):
+    """Segment by segment, each a string compare: time linear in the path, no backtracking."""
+    for index, glob in pattern:
+        segment = path_segments[index]
+        if type(glob) is str:
+            if segment != glob:
+                return False
+        elif len(segment) < glob[2] or not segment.startswith(glob[0]) or not segment.endswith(glob[1]):
+            return False
+    return True
+
+
 def compile_scope(entries):
-    """A matcher for the token's `paths` claim: prefixes ('/a/'), exact paths, '*' within a segment."""
+    """A matcher for the token's `paths` claim: prefixes ('/a/'), exact paths, one '*' per segment.
+
+    A '*' matches any run of characters other than '/' within its segment. Entries without a
+    '*' are a prefix or an equality test; the others are compared segment by segment.
+    """
     if type(entries) is not list or len(entries) > MAX_SCOPE_ENTRIES:
         raise ValueError("'paths' must be a list of at most %d paths" % MAX_SCOPE_ENTRIES)
-    patterns = []
+    prefixes, exact, globs = [], set(), []
     for entry in entries:
         if (type(entry) is not str or not entry.startswith("/") or len(entry) > MAX_URI_LENGTH
                 or _CONTROL.search(entry) or not _segments_clean(entry)):
             raise ValueError("bad entry in 'paths'")
-        body = "[^/]*".join(re.escape(part) for part in entry.split("*"))
-        patterns.append(body if entry.endswith("/") else body + r"\Z")
-    if not patterns:
-        return lambda path: False
-    match = re.compile("|".join(f"(?:{p})" for p in patterns)).match
-    return lambda path: match(path) is not None
+        is_prefix = entry.endswith("/")
+        if "*" not in entry:
+            (prefixes.append if is_prefix else exact.add)(entry)
+            continue
+        segments = (entry[1:-1] if is_prefix else entry[1:]).split("/")
+        if any(segment.count("*") > 1 for segment in segments):
+            raise ValueError("at most one '*' per segment in 'paths'")
+        # A bare '*' segment matches any segment: only the number of segments is checked for it.
+        pattern = tuple((index, _glob(segment)) for index, segment in enumerate(segments) if segment != "*")
+        globs.append((len(segments), is_prefix, pattern))
+    prefixes = tuple(prefixes)
+
+    def in_scope(path):
+        if path in exact or path.startswith(prefixes):
+            return True
+        if globs:
+            path_segments = path[1:].split("/")
+            count = len(path_segments)
+            for length, is_prefix, pattern in globs:
+                # A prefix needs at least one more path segment (possibly empty: '/a/'), an exact entry none.
+                if (count > length if is_prefix else count == length) and _glob_matches(pattern, path_segments):
+                    return True
+        return False
+
+    return in_scope
