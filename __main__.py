@@ -29,22 +29,42 @@ keys = SigningKeys(
     key_parameter_name=settings.signing_key_parameter_name,
 )
 edge = EdgeFunction("viewer-auth", settings=settings, keys=keys, account_id=account_id, build_dir=BUILD_DIR)
-bucket = PrivateBucket("media", force_destroy=settings.bucket_force_destroy)
+bucket = PrivateBucket(
+    "media",
+    force_destroy=settings.bucket_force_destroy,
+    noncurrent_version_expiration_days=settings.noncurrent_version_expiration_days,
+    upload_origins=settings.cors_allowed_origins if settings.uploads else (),
+)
 
 certificate_arn = settings.certificate_arn
 if settings.domain_name and settings.hosted_zone_id:
     certificate_arn = AliasCertificate("alias-certificate", settings.domain_name, settings.hosted_zone_id).arn
 
+
+def token_service(media_base_url):
+    return TokenService("token-service", settings=settings, environment=token_service_env, keys=keys,
+                        account_id=account_id, build_dir=BUILD_DIR, media_base_url=media_base_url,
+                        upload_bucket=bucket if settings.uploads else None)
+
+
+# Behind the CDN (cookie mode) the distribution needs the token service's URL, so the service comes
+# first; its media URL is then the alias, which cookie mode requires. Otherwise the service comes
+# after the distribution, whose domain is its media URL.
+token = token_service(settings.alias_url) if settings.token_service_behind_cdn else None
 cdn = MediaCdn(
     "cdn",
     bucket=bucket,
     viewer_request_lambda_arn=edge.qualified_arn,
     cors_allowed_origins=settings.cors_allowed_origins,
+    cookie_mode=settings.cookie_name is not None,
     price_class=settings.price_class,
     domain_name=settings.domain_name,
     certificate_arn=certificate_arn,
     hosted_zone_id=settings.hosted_zone_id,
+    token_service_url=token.url if token else None,
 )
+if settings.token_service and token is None:
+    token = token_service(cdn.url)
 
 pulumi.export("bucketName", bucket.name)
 pulumi.export("distributionId", cdn.id)
@@ -55,9 +75,12 @@ pulumi.export("audience", settings.audience)
 pulumi.export("jwksParameterName", keys.jwks_parameter.name)
 pulumi.export("signingKeyParameterNames", {name: p.name for name, p in keys.key_parameters.items()})
 pulumi.export("activeKid", keys.active_kid)
+pulumi.export("edgeFunctionName", edge.function_name)
 pulumi.export("edgeFunctionQualifiedArn", edge.qualified_arn)
 
-if settings.token_service:
-    token_service = TokenService("token-service", settings=settings, environment=token_service_env, keys=keys,
-                                 account_id=account_id, build_dir=BUILD_DIR)
-    pulumi.export("tokenServiceUrl", token_service.url)
+if token:
+    pulumi.export("tokenServiceUrl", token.url)
+    # Where a frontend asks for viewing tokens: through the media host in cookie mode (so the cookie
+    # is the media host's), else the function URL.
+    pulumi.export("tokenUrl", pulumi.Output.concat(cdn.url, "/token") if settings.token_service_behind_cdn
+                  else pulumi.Output.concat(token.url, "token"))

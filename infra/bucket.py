@@ -1,12 +1,29 @@
-"""The private media bucket: no public access, no ACLs, encrypted, versioned."""
+"""The private media bucket: no public access, no ACLs, encrypted, versioned, old versions expiring."""
 import json
 
 import pulumi
 import pulumi_aws as aws
 
 
+# How long a browser may cache the answer to an upload's CORS preflight.
+UPLOAD_CORS_MAX_AGE_SECONDS = 3000
+# An upload that never completed leaves parts S3 bills for; presigned POSTs are single-part, so
+# this only catches uploads made some other way.
+ABORT_INCOMPLETE_UPLOAD_DAYS = 7
+
+
 class PrivateBucket(pulumi.ComponentResource):
-    def __init__(self, name: str, force_destroy: bool, opts: pulumi.ResourceOptions | None = None):
+    def __init__(
+        self,
+        name: str,
+        *,
+        force_destroy: bool,
+        noncurrent_version_expiration_days: int,
+        upload_origins: tuple = (),
+        opts: pulumi.ResourceOptions | None = None,
+    ):
+        """`upload_origins`: web origins whose pages upload straight to the bucket (presigned POST);
+        empty for none, and then no CORS rule exists."""
         super().__init__("edge-private-media:infra:PrivateBucket", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
@@ -44,9 +61,42 @@ class PrivateBucket(pulumi.ComponentResource):
             versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
             opts=child,
         )
+        # Versioning keeps every replaced or deleted object; without an expiry those versions are
+        # kept (and billed) for ever.
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-lifecycle",
+            bucket=self.bucket.id,
+            rules=[aws.s3.BucketLifecycleConfigurationRuleArgs(
+                id="expire-noncurrent-versions",
+                status="Enabled",
+                filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                    noncurrent_days=noncurrent_version_expiration_days),
+                abort_incomplete_multipart_upload=aws.s3.
+                BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                    days_after_initiation=ABORT_INCOMPLETE_UPLOAD_DAYS),
+            )],
+            opts=child,
+        )
+        if upload_origins:
+            # Browsers POST the file straight to S3's own host, a cross-origin request. Only POST:
+            # reads go through CloudFront, never to the bucket.
+            aws.s3.BucketCorsConfiguration(
+                f"{name}-upload-cors",
+                bucket=self.bucket.id,
+                cors_rules=[aws.s3.BucketCorsConfigurationCorsRuleArgs(
+                    allowed_methods=["POST"],
+                    allowed_origins=list(upload_origins),
+                    allowed_headers=["*"],
+                    expose_headers=["ETag", "Location"],
+                    max_age_seconds=UPLOAD_CORS_MAX_AGE_SECONDS,
+                )],
+                opts=child,
+            )
 
         self.name = self.bucket.bucket
         self.arn = self.bucket.arn
+        self.region = self.bucket.bucket_region
         self.regional_domain_name = self.bucket.bucket_regional_domain_name
         self.register_outputs({"name": self.name, "arn": self.arn})
 

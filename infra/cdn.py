@@ -1,11 +1,28 @@
-"""CloudFront in front of the private bucket: OAC to the origin, the edge gate on every viewer request."""
+"""CloudFront in front of the private bucket: OAC to the origin, the edge gate on every viewer request.
+
+In cookie mode the distribution also serves the token service at /token*, so that the cookie
+POST /token sets belongs to the media host (see infra.config.Settings.token_service_behind_cdn).
+"""
 import pulumi
 import pulumi_aws as aws
 
 from infra.bucket import PrivateBucket, bucket_policy_document
 
 ORIGIN_ID = "private-media-bucket"
+TOKEN_ORIGIN_ID = "token-service"
+TOKEN_PATH_PATTERN = "/token*"
 VIEWER_METHODS = ["GET", "HEAD", "OPTIONS"]
+# CloudFront takes only three method sets; POST is in the full one only.
+ALL_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
+# Managed policies (CloudFront Developer Guide, "Use managed cache policies" and "Use managed origin
+# request policies"). CachingDisabled: every token request reaches the service. AllViewerExceptHostHeader:
+# every viewer header, cookie and query string but Host, which a function URL must see as its own.
+CACHING_DISABLED_POLICY_ID = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
+ALL_VIEWER_EXCEPT_HOST_POLICY_ID = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
+# Objects are bytes members uploaded: never let one run as a page of the media host. `sandbox` gives
+# a document an opaque origin with no scripts; media-src 'self' still lets a browser that opens a
+# video URL directly play it in the document it makes for it.
+MEDIA_CONTENT_SECURITY_POLICY = "default-src 'none'; media-src 'self'; sandbox"
 # The browser needs these to play and seek: fetch() with a Range header, then read the 206's framing.
 CORS_ALLOW_HEADERS = ["Authorization", "Range"]
 CORS_EXPOSE_HEADERS = ["Content-Range", "Accept-Ranges", "Content-Length"]
@@ -22,12 +39,16 @@ class MediaCdn(pulumi.ComponentResource):
         bucket: PrivateBucket,
         viewer_request_lambda_arn: pulumi.Input[str],
         cors_allowed_origins: tuple,
+        cookie_mode: bool,
         price_class: str,
         domain_name: str | None = None,
         certificate_arn: pulumi.Input[str] | None = None,
         hosted_zone_id: str | None = None,
+        token_service_url: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ):
+        """`cookie_mode`: the edge accepts a token cookie (credentialed CORS). `token_service_url`:
+        the token service's function URL, to serve at /token* (no gate: it authenticates callers)."""
         super().__init__("edge-private-media:infra:MediaCdn", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
@@ -42,7 +63,11 @@ class MediaCdn(pulumi.ComponentResource):
             opts=child,
         )
         cache_policy = _cache_policy(f"{name}-cache", child)
-        headers_policy = _response_headers_policy(f"{name}-headers", cors_allowed_origins, child)
+        headers_policy = _response_headers_policy(f"{name}-headers", cors_allowed_origins, cookie_mode, child)
+
+        token_origins, token_behaviors = [], []
+        if token_service_url is not None:
+            token_origins, token_behaviors = _token_service_route(token_service_url)
 
         if domain_name:
             viewer_certificate = aws.cloudfront.DistributionViewerCertificateArgs(
@@ -62,10 +87,12 @@ class MediaCdn(pulumi.ComponentResource):
                 origin_id=ORIGIN_ID,
                 domain_name=bucket.regional_domain_name,
                 origin_access_control_id=oac.id,
-            )],
+            )] + token_origins,
             default_cache_behavior=aws.cloudfront.DistributionDefaultCacheBehaviorArgs(
                 target_origin_id=ORIGIN_ID,
-                viewer_protocol_policy="redirect-to-https",
+                # Not redirect-to-https: the first http:// request would carry its token in clear
+                # before any redirect. Plain http gets 403 and never reaches the gate.
+                viewer_protocol_policy="https-only",
                 allowed_methods=VIEWER_METHODS,
                 cached_methods=["GET", "HEAD"],
                 compress=True,
@@ -79,6 +106,7 @@ class MediaCdn(pulumi.ComponentResource):
                     ),
                 ],
             ),
+            ordered_cache_behaviors=token_behaviors or None,
             http_version="http2and3",
             is_ipv6_enabled=True,
             price_class=price_class,
@@ -120,6 +148,32 @@ class MediaCdn(pulumi.ComponentResource):
         self.register_outputs({"id": self.id, "domain_name": self.domain_name, "url": self.url})
 
 
+def _token_service_route(function_url):
+    """The token service's origin and its /token* behavior: no caching, the viewer's headers,
+    cookies and body passed through, and no edge function (the service authenticates callers)."""
+    host = pulumi.Output.from_input(function_url).apply(lambda url: url.removeprefix("https://").rstrip("/"))
+    origin = aws.cloudfront.DistributionOriginArgs(
+        origin_id=TOKEN_ORIGIN_ID,
+        domain_name=host,
+        custom_origin_config=aws.cloudfront.DistributionOriginCustomOriginConfigArgs(
+            http_port=80,
+            https_port=443,
+            origin_protocol_policy="https-only",
+            origin_ssl_protocols=["TLSv1.2"],
+        ),
+    )
+    behavior = aws.cloudfront.DistributionOrderedCacheBehaviorArgs(
+        path_pattern=TOKEN_PATH_PATTERN,
+        target_origin_id=TOKEN_ORIGIN_ID,
+        viewer_protocol_policy="https-only",
+        allowed_methods=ALL_METHODS,
+        cached_methods=["GET", "HEAD"],
+        cache_policy_id=CACHING_DISABLED_POLICY_ID,
+        origin_request_policy_id=ALL_VIEWER_EXCEPT_HOST_POLICY_ID,
+    )
+    return [origin], [behavior]
+
+
 def _cache_policy(name, opts):
     """Keyed on the path alone. Headers, cookies and query strings stay out of the key, so the
     Authorization header, the token cookie and any query token never split or leak into the cache,
@@ -146,7 +200,7 @@ def _cache_policy(name, opts):
     )
 
 
-def _response_headers_policy(name, cors_allowed_origins, opts):
+def _response_headers_policy(name, cors_allowed_origins, cookie_mode, opts):
     cors = None
     if cors_allowed_origins:
         cors = aws.cloudfront.ResponseHeadersPolicyCorsConfigArgs(
@@ -158,9 +212,10 @@ def _response_headers_policy(name, cors_allowed_origins, opts):
                 items=CORS_ALLOW_HEADERS),
             access_control_expose_headers=aws.cloudfront.ResponseHeadersPolicyCorsConfigAccessControlExposeHeadersArgs(
                 items=CORS_EXPOSE_HEADERS),
-            # Tokens travel in the Authorization header; cookie tokens are for same-site <video src>,
-            # which makes no CORS request, so credentialed CORS is never needed.
-            access_control_allow_credentials=False,
+            # In cookie mode a page's fetch() or <video crossorigin="use-credentials"> sends the
+            # cookie, and the browser hands over the answer only with this grant. The edge's own
+            # answers (401/403, preflights) say the same (edge/responses.py, cors_pairs).
+            access_control_allow_credentials=cookie_mode,
             access_control_max_age_sec=CORS_MAX_AGE_SECONDS,
             origin_override=True,
         )
@@ -173,10 +228,12 @@ def _response_headers_policy(name, cors_allowed_origins, opts):
             frame_option="DENY", override=True),
         referrer_policy=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigReferrerPolicyArgs(
             referrer_policy="strict-origin-when-cross-origin", override=True),
+        content_security_policy=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigContentSecurityPolicyArgs(
+            content_security_policy=MEDIA_CONTENT_SECURITY_POLICY, override=True),
     )
     return aws.cloudfront.ResponseHeadersPolicy(
         name,
-        comment="CORS for the configured origins and security headers",
+        comment="CORS for the configured origins; security headers that keep any object from acting as a page",
         cors_config=cors,
         security_headers_config=security,
         opts=opts,

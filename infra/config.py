@@ -10,8 +10,21 @@ from urllib.parse import urlsplit
 
 import pulumi
 
+from token_service import scopes
+
 # Lambda@Edge functions and the SSM parameters they read must live here.
 EDGE_REGION = "us-east-1"
+# Where CloudFront has regional edge caches, and so where Lambda@Edge replicas run and write their
+# logs: the Origin Shield Regions ("CloudFront offers Origin Shield in AWS Regions where CloudFront
+# has a regional edge cache"), Amazon CloudFront Developer Guide, "Choosing the AWS Region for
+# Origin Shield", https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/origin-shield.html
+REGIONAL_EDGE_CACHE_REGIONS = (
+    "us-east-1", "us-east-2", "us-west-2", "ap-south-1", "ap-northeast-1", "ap-northeast-2",
+    "ap-southeast-1", "ap-southeast-2", "eu-central-1", "eu-west-1", "eu-west-2", "sa-east-1",
+)
+# CloudWatch Logs' allowed retention periods (PutRetentionPolicy, retentionInDays).
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+                      2922, 3288, 3653)
 
 PRICE_CLASSES = ("PriceClass_100", "PriceClass_200", "PriceClass_All")
 KEY_BITS = (2048, 3072, 4096)
@@ -20,6 +33,17 @@ MAX_SIGNING_KEYS = 4
 # The edge refuses lifetimes beyond its cap; a day bounds how long a leaked token lives.
 MAX_LIFETIME_CAP_SECONDS = 86400
 LAMBDA_NAME_MAX = 64
+# The edge function's name ends in "-<this many hex digits>", new for every deployment (a RandomId).
+EDGE_NAME_SUFFIX_HEX = 8
+# Where members upload (TOKEN_SERVICE_UPLOAD_PREFIX): the token service's role may put objects
+# under the part before {sub}, nowhere else.
+UPLOAD_PREFIX = "/videos/{sub}/"
+SAMESITE_VALUES = ("Strict", "Lax", "None")
+# The edge's own bounds (edge/config.py), checked here too so a bad value stops the program before
+# any resource instead of failing the edge package build halfway through a deployment.
+EDGE_LEEWAY_MAX_SECONDS = 300
+EDGE_KEY_REFRESH_MAX_SECONDS = 86400
+EDGE_MAX_KEY_STALENESS_MAX_SECONDS = 30 * 86400
 
 _KEY_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _COOKIE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -28,6 +52,7 @@ _PARAMETER_PATH = re.compile(r"^(/[A-Za-z0-9_.-]+)+$")
 _ACM_ARN = re.compile(r"^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate/[A-Za-z0-9-]+$")
 _ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
 _NAME_PART = re.compile(r"[^A-Za-z0-9-]+")
+_CONTENT_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$")
 
 
 class ConfigError(pulumi.RunError):
@@ -59,6 +84,19 @@ class Settings:
     idp_audience: str | None
     idp_audience_claim: str
     idp_jwks_url: str | None
+    idp_algorithms: tuple
+    viewing_paths: tuple
+    cookie_samesite: str
+    token_service_docs: bool
+    token_service_snap_start: bool
+    edge_leeway_seconds: int
+    edge_key_refresh_seconds: int
+    edge_max_key_staleness_seconds: int
+    edge_log_retention_days: int
+    noncurrent_version_expiration_days: int
+    uploads_enabled: bool
+    upload_max_bytes: int
+    upload_content_types: tuple
 
     @property
     def resource_prefix(self) -> str:
@@ -66,9 +104,9 @@ class Settings:
         return _NAME_PART.sub("-", f"{self.project}-{self.stack}").strip("-")[:40]
 
     @property
-    def edge_function_name(self) -> str:
-        # Fixed (not auto-named) because the role's log permission names its log groups.
-        return f"{self.resource_prefix}-viewer-auth"
+    def edge_function_name_prefix(self) -> str:
+        """The edge function's name without its per-deployment suffix (see infra/edge_function.py)."""
+        return f"{self.resource_prefix}-viewer-auth-"
 
     @property
     def token_service_function_name(self) -> str:
@@ -80,6 +118,21 @@ class Settings:
 
     def signing_key_parameter_name(self, key_name: str) -> str:
         return f"{self.parameter_prefix}/signing-keys/{key_name}"
+
+    @property
+    def uploads(self) -> bool:
+        """Uploads are a token service feature: on only with the token service."""
+        return self.token_service and self.uploads_enabled
+
+    @property
+    def token_service_behind_cdn(self) -> bool:
+        """In cookie mode the distribution serves /token* from the token service, so the cookie it
+        sets belongs to the media host (a cookie set by *.lambda-url.*.on.aws could not be)."""
+        return self.token_service and self.cookie_name is not None
+
+    @property
+    def alias_url(self) -> str | None:
+        return f"https://{self.domain_name}" if self.domain_name else None
 
 
 def load_settings(config: pulumi.Config, project: str, stack: str) -> Settings:
@@ -108,6 +161,19 @@ def load_settings(config: pulumi.Config, project: str, stack: str) -> Settings:
         idp_audience=reader.text("idpAudience"),
         idp_audience_claim=reader.text("idpAudienceClaim", required=True),
         idp_jwks_url=reader.text("idpJwksUrl"),
+        idp_algorithms=tuple(reader.text_list("idpAlgorithms")),
+        viewing_paths=tuple(reader.text_list("viewingPaths")),
+        cookie_samesite=reader.text("cookieSameSite", required=True),
+        token_service_docs=reader.boolean("tokenServiceDocs"),
+        token_service_snap_start=reader.boolean("tokenServiceSnapStart"),
+        edge_leeway_seconds=reader.integer("edgeLeewaySeconds"),
+        edge_key_refresh_seconds=reader.integer("edgeKeyRefreshSeconds"),
+        edge_max_key_staleness_seconds=reader.integer("edgeMaxKeyStalenessSeconds"),
+        edge_log_retention_days=reader.integer("edgeLogRetentionDays"),
+        noncurrent_version_expiration_days=reader.integer("noncurrentVersionExpirationDays"),
+        uploads_enabled=reader.boolean("uploadsEnabled"),
+        upload_max_bytes=reader.integer("uploadMaxBytes"),
+        upload_content_types=tuple(reader.text_list("uploadContentTypes")),
     )
     _validate(settings)
     return settings
@@ -178,18 +244,26 @@ def _validate(s: Settings) -> None:
         parts = urlsplit(origin)
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query or parts.fragment:
             raise ConfigError(f"config corsAllowedOrigins: {origin!r} is not an origin like https://app.example.com")
-    if s.cookie_name and not _COOKIE_NAME.match(s.cookie_name):
-        raise ConfigError(f"config cookieName: letters, digits and - _ . only, got {s.cookie_name!r}")
-    if s.cookie_domain and not s.cookie_name:
-        raise ConfigError("config cookieDomain: needs cookieName (cookie tokens are on when cookieName is set)")
     if s.price_class not in PRICE_CLASSES:
         raise ConfigError(f"config priceClass: one of {', '.join(PRICE_CLASSES)}, got {s.price_class!r}")
     _validate_domain(s)
+    _validate_cookie(s)
+    _validate_edge(s)
     if not _PARAMETER_PATH.match(s.parameter_prefix) or s.parameter_prefix.lower().startswith(("/aws", "/ssm")):
         raise ConfigError(f"config parameterPrefix: a path like /media/prod (letters, digits, - _ .; "
                           f"not under /aws or /ssm), got {s.parameter_prefix!r}")
+    if s.noncurrent_version_expiration_days < 1:
+        raise ConfigError(f"config noncurrentVersionExpirationDays: at least 1, "
+                          f"got {s.noncurrent_version_expiration_days}")
     if s.token_service:
         _validate_idp(s)
+        _validate_viewing_paths(s)
+        _validate_uploads(s)
+    else:
+        for key, value in (("viewingPaths", s.viewing_paths), ("tokenServiceSnapStart", s.token_service_snap_start),
+                           ("tokenServiceDocs", s.token_service_docs)):
+            if value:
+                raise ConfigError(f"config {key}: a token service setting, but tokenService is off")
 
 
 def _validate_keys(s: Settings) -> None:
@@ -225,11 +299,75 @@ def _validate_domain(s: Settings) -> None:
                           f"(CloudFront reads certificates only there), got {s.certificate_arn!r}")
 
 
+def _validate_cookie(s: Settings) -> None:
+    if not s.cookie_name:
+        if s.cookie_domain:
+            raise ConfigError("config cookieDomain: needs cookieName (cookie tokens are on when cookieName is set)")
+        return
+    if not _COOKIE_NAME.match(s.cookie_name):
+        raise ConfigError(f"config cookieName: letters, digits and - _ . only, got {s.cookie_name!r}")
+    if not s.domain_name:
+        # RFC 6265 section 5.3: a browser stores a cookie only for the host that set it or a parent
+        # domain of it, and *.cloudfront.net is a public suffix. So only the distribution's own host
+        # can set the media cookie, and <video src> on an app's page sends it only when that host is
+        # the app's site.
+        raise ConfigError("config cookieName: needs domainName (e.g. media.example.com under the app's site): the "
+                          "token cookie must be set by the media host itself, and a <video src> on the app's "
+                          "pages sends it only when that host is part of the app's site, which a "
+                          "*.cloudfront.net name never is")
+    if s.cookie_domain and not (s.domain_name == s.cookie_domain or s.domain_name.endswith("." + s.cookie_domain)):
+        raise ConfigError(f"config cookieDomain: must be domainName ({s.domain_name}) or a parent domain of it "
+                          f"(browsers drop a cookie whose Domain does not cover the host that set it), "
+                          f"got {s.cookie_domain!r}")
+    if s.cookie_samesite not in SAMESITE_VALUES:
+        raise ConfigError(f"config cookieSameSite: one of {', '.join(SAMESITE_VALUES)}, got {s.cookie_samesite!r}")
+
+
+def _validate_edge(s: Settings) -> None:
+    if not 0 <= s.edge_leeway_seconds <= EDGE_LEEWAY_MAX_SECONDS:
+        raise ConfigError(f"config edgeLeewaySeconds: must be 0..{EDGE_LEEWAY_MAX_SECONDS}, got {s.edge_leeway_seconds}")
+    if not 1 <= s.edge_key_refresh_seconds <= EDGE_KEY_REFRESH_MAX_SECONDS:
+        raise ConfigError(f"config edgeKeyRefreshSeconds: must be 1..{EDGE_KEY_REFRESH_MAX_SECONDS}, "
+                          f"got {s.edge_key_refresh_seconds}")
+    if not s.edge_key_refresh_seconds <= s.edge_max_key_staleness_seconds <= EDGE_MAX_KEY_STALENESS_MAX_SECONDS:
+        raise ConfigError(f"config edgeMaxKeyStalenessSeconds: must be edgeKeyRefreshSeconds "
+                          f"({s.edge_key_refresh_seconds})..{EDGE_MAX_KEY_STALENESS_MAX_SECONDS}, "
+                          f"got {s.edge_max_key_staleness_seconds}")
+    if s.edge_log_retention_days not in LOG_RETENTION_DAYS:
+        raise ConfigError(f"config edgeLogRetentionDays: one of CloudWatch's retention periods "
+                          f"{', '.join(map(str, LOG_RETENTION_DAYS))}, got {s.edge_log_retention_days}")
+
+
+def _validate_viewing_paths(s: Settings) -> None:
+    for entry in s.viewing_paths:
+        # {sub} stands for a member id, which the token service only splices in when it is one
+        # plain segment; a sample id checks the rest against the scope rule.
+        try:
+            scopes.check_scope(entry.replace(scopes.SUB_PLACEHOLDER, "member"))
+        except ValueError as exc:
+            raise ConfigError(f"config viewingPaths: {exc}") from None
+
+
+def _validate_uploads(s: Settings) -> None:
+    if not s.uploads_enabled:
+        return
+    if s.upload_max_bytes < 1:
+        raise ConfigError(f"config uploadMaxBytes: at least 1, got {s.upload_max_bytes}")
+    if not s.upload_content_types:
+        raise ConfigError("config uploadContentTypes: at least one type, e.g. video/mp4 (or uploadsEnabled false)")
+    for content_type in s.upload_content_types:
+        if not _CONTENT_TYPE.match(content_type):
+            raise ConfigError(f"config uploadContentTypes: {content_type!r} is not a lower-case type/subtype "
+                              f"like video/mp4")
+
+
 def _validate_idp(s: Settings) -> None:
     for key, value in (("idpIssuer", s.idp_issuer), ("idpAudience", s.idp_audience), ("idpJwksUrl", s.idp_jwks_url)):
         if not value:
             raise ConfigError(f"config {key}: required while tokenService is on "
                               f"(pulumi config set {key} VALUE, or pulumi config set tokenService false)")
+    # No loopback exception here (the token service allows http on loopback for a local IdP): a
+    # deployed token service has no local IdP, and the IdP's keys must not travel in clear.
     parts = urlsplit(s.idp_jwks_url)
     if parts.scheme != "https" or not parts.netloc:
         raise ConfigError(f"config idpJwksUrl: must be an https:// URL, got {s.idp_jwks_url!r}")

@@ -5,10 +5,11 @@ import pathlib
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_random as random
 
 from edge.package import build_package
 from infra import iam
-from infra.config import EDGE_REGION, Settings
+from infra.config import EDGE_NAME_SUFFIX_HEX, EDGE_REGION, REGIONAL_EDGE_CACHE_REGIONS, Settings
 from infra.keys import SigningKeys
 
 HANDLER = "edge.handler.handler"
@@ -19,7 +20,8 @@ TIMEOUT_SECONDS = 5
 
 
 class EdgeFunction(pulumi.ComponentResource):
-    """`qualified_arn` is the numbered published version CloudFront must be associated with."""
+    """`qualified_arn` is the numbered published version CloudFront must be associated with;
+    `function_name` is the function's name (with its per-deployment suffix)."""
 
     def __init__(
         self,
@@ -33,7 +35,26 @@ class EdgeFunction(pulumi.ComponentResource):
     ):
         super().__init__("edge-private-media:infra:EdgeFunction", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        function_name = settings.edge_function_name
+        # `destroy` leaves the function behind (skip_destroy, below) and CloudFront's replicas keep
+        # it undeletable for hours, so the next `up` must not reuse its name. The suffix is random
+        # once per deployment and then kept in the state, so later updates keep the name (and the
+        # log groups and permissions that name it).
+        suffix = random.RandomId(f"{name}-name-suffix", byte_length=EDGE_NAME_SUFFIX_HEX // 2, opts=child)
+        function_name = pulumi.Output.concat(settings.edge_function_name_prefix, suffix.hex)
+
+        # Replicas log to /aws/lambda/us-east-1.<name> in the Region that served the viewer, where
+        # Lambda would otherwise create the group itself, with no retention. Made first, with
+        # the configured retention, in every Region with a regional edge cache.
+        log_groups = [
+            aws.cloudwatch.LogGroup(
+                f"{name}-logs-{region}",
+                name=pulumi.Output.concat(f"/aws/lambda/{EDGE_REGION}.", function_name),
+                retention_in_days=settings.edge_log_retention_days,
+                region=region,
+                opts=child,
+            )
+            for region in REGIONAL_EDGE_CACHE_REGIONS
+        ]
 
         role = aws.iam.Role(
             f"{name}-role",
@@ -44,8 +65,8 @@ class EdgeFunction(pulumi.ComponentResource):
         aws.iam.RolePolicy(
             f"{name}-policy",
             role=role.id,
-            policy=pulumi.Output.all(keys.jwks_parameter.arn, account_id).apply(
-                lambda args: edge_role_policy(function_name, *args)),
+            policy=pulumi.Output.all(function_name, keys.jwks_parameter.arn, account_id).apply(
+                lambda args: edge_role_policy(*args)),
             opts=child,
         )
 
@@ -66,12 +87,16 @@ class EdgeFunction(pulumi.ComponentResource):
             code=archive,
             # CloudFront keeps replicas of the function for hours after the distribution lets go
             # of it, and deleting it meanwhile fails. skip_destroy leaves the function behind on
-            # destroy (the README, "Tearing down", says how to delete it later) so `pulumi destroy` succeeds.
+            # destroy (docs/operations.md, "Tearing down", says how to delete it later) so
+            # `pulumi destroy` succeeds.
             skip_destroy=True,
-            opts=child,
+            # No replica runs before its log group exists (a distribution needs the function first).
+            opts=pulumi.ResourceOptions(parent=self, depends_on=log_groups),
         )
+        self.function_name = self.function.name
         self.qualified_arn = self.function.qualified_arn
-        self.register_outputs({"qualified_arn": self.qualified_arn, "role_arn": role.arn})
+        self.register_outputs({"qualified_arn": self.qualified_arn, "function_name": self.function_name,
+                               "role_arn": role.arn})
 
 
 def edge_package_config(settings: Settings, jwks: dict, jwks_parameter_name: str) -> dict:
@@ -85,6 +110,9 @@ def edge_package_config(settings: Settings, jwks: dict, jwks_parameter_name: str
         "cors_allowed_origins": list(settings.cors_allowed_origins),
         "cookie_name": settings.cookie_name,
         "max_token_lifetime_seconds": settings.max_token_lifetime_seconds,
+        "leeway_seconds": settings.edge_leeway_seconds,
+        "key_refresh_seconds": settings.edge_key_refresh_seconds,
+        "max_key_staleness_seconds": settings.edge_max_key_staleness_seconds,
     }
 
 
@@ -92,7 +120,7 @@ def edge_role_policy(function_name: str, jwks_parameter_arn: str, account_id: st
     """Only the JWKS parameter, and only the log groups of this function's replicas.
 
     Replicas log in the region that served the request, to `/aws/lambda/us-east-1.<name>`,
-    hence the region wildcard.
+    hence the region wildcard (CreateLogGroup stays for a Region with no group made in advance).
     """
     log_group = f"arn:aws:logs:*:{account_id}:log-group:/aws/lambda/{EDGE_REGION}.{function_name}"
     return iam.policy(

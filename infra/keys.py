@@ -57,15 +57,19 @@ class SigningKeys(pulumi.ComponentResource):
         self.jwks = pulumi.Output.all(*[public_pems[k] for k in key_names]).apply(_jwks_from_pems)
         self.active_kid = public_pems[active_key_name].apply(_kid_from_pem)
         # The edge's source of truth: it re-reads this when a token names a kid it does not know.
+        # Its resource name has a "/", which no key name may contain, so a key named "jwks" cannot
+        # give two parameters one URN. Stacks from before keep their parameter through the alias.
+        old_name = f"{name}-jwks"
         self.jwks_parameter = aws.ssm.Parameter(
-            f"{name}-jwks",
+            f"{name}/jwks",
             name=jwks_parameter_name,
             description="Public JWKS of every accepted viewing-token signing key (read by the edge)",
             type="String",
             tier=STANDARD_TIER,
             value=self.jwks.apply(lambda doc: json.dumps(doc, separators=(",", ":"))),
             region=EDGE_REGION,
-            opts=child,
+            opts=pulumi.ResourceOptions(
+                parent=self, aliases=[] if "jwks" in key_names else [pulumi.Alias(name=old_name)]),
         )
         self.register_outputs({
             "jwks": self.jwks,

@@ -1,7 +1,9 @@
 """The token service as a Lambda function behind a public function URL.
 
 The URL needs no AWS authentication: POST /token authenticates callers itself with the app's
-identity provider token. The function's role may read only the signing-key parameters.
+identity provider token. The function's role may read only the signing-key parameters and, with
+uploads on, put objects under the upload prefix. With SnapStart on, the URL serves the alias
+`live`, which points at the latest published version (SnapStart applies to versions only).
 """
 import pathlib
 
@@ -9,7 +11,8 @@ import pulumi
 import pulumi_aws as aws
 
 from infra import iam
-from infra.config import EDGE_REGION, ConfigError, Settings
+from infra.bucket import PrivateBucket
+from infra.config import EDGE_REGION, UPLOAD_PREFIX, ConfigError, Settings
 from infra.keys import SigningKeys
 from infra.lambda_package import build_python_package, pinned
 from token_service.settings import Settings as TokenServiceSettings, SettingsError
@@ -21,7 +24,14 @@ RUNTIME = "python3.13"
 REQUIREMENTS = ("fastapi", "mangum", "PyJWT", "cryptography", "httpx")
 MEMORY_MB = 512  # Lambda's CPU share grows with memory; this keeps cold starts short
 TIMEOUT_SECONDS = 10
-LOG_RETENTION_DAYS = 30
+ALIAS = "live"
+# Values that exist only once resources do, stood in while the environment is checked before any
+# resource, so that the token service's parser checks the upload settings too.
+_DEPLOY_TIME_STAND_INS = {
+    "TOKEN_SERVICE_UPLOAD_BUCKET": "media-bucket",
+    "TOKEN_SERVICE_UPLOAD_BUCKET_REGION": "us-east-1",
+    "TOKEN_SERVICE_MEDIA_BASE_URL": "https://media.example.com",
+}
 
 
 def package_sources() -> dict:
@@ -36,10 +46,16 @@ def build_token_service_package(build_dir: pathlib.Path) -> pathlib.Path:
     return build_python_package("token-service", pinned(REQUIREMENTS), package_sources(), build_dir)
 
 
+def upload_object_pattern() -> str:
+    """The S3 key pattern uploads land under: UPLOAD_PREFIX up to its {sub}, then anything."""
+    return UPLOAD_PREFIX.split("{sub}", 1)[0].lstrip("/") + "*"
+
+
 def token_service_environment(settings: Settings) -> dict:
-    """The TOKEN_SERVICE_* variables but the active kid (known only once the keys exist), checked
-    by the token service's own parser: a value it would refuse at start-up stops the program
-    before anything is deployed, instead of failing every cold start."""
+    """The TOKEN_SERVICE_* variables known from the stack config, checked by the token service's
+    own parser: a value it would refuse at start-up stops the program before anything is
+    deployed, instead of failing every cold start. TokenService adds the rest (active kid, and
+    with uploads the bucket, its Region and the media URL) once they exist."""
     env = {
         "TOKEN_SERVICE_ISSUER": settings.issuer,
         "TOKEN_SERVICE_AUDIENCE": settings.audience,
@@ -54,10 +70,21 @@ def token_service_environment(settings: Settings) -> dict:
         "TOKEN_SERVICE_CORS_ALLOWED_ORIGINS": ",".join(settings.cors_allowed_origins),
         "TOKEN_SERVICE_COOKIE_NAME": settings.cookie_name or "",
         "TOKEN_SERVICE_COOKIE_DOMAIN": settings.cookie_domain or "",
+        "TOKEN_SERVICE_COOKIE_SAMESITE": settings.cookie_samesite if settings.cookie_name else "",
+        "TOKEN_SERVICE_IDP_ALGORITHMS": ",".join(settings.idp_algorithms),
+        "TOKEN_SERVICE_DEFAULT_PATHS": ",".join(settings.viewing_paths),
+        "TOKEN_SERVICE_DOCS_ENABLED": "true" if settings.token_service_docs else "false",
     }
+    if settings.uploads:
+        env.update({
+            "TOKEN_SERVICE_UPLOAD_PREFIX": UPLOAD_PREFIX,
+            "TOKEN_SERVICE_UPLOAD_MAX_BYTES": str(settings.upload_max_bytes),
+            "TOKEN_SERVICE_UPLOAD_CONTENT_TYPES": ",".join(settings.upload_content_types),
+        })
     env = {name: value for name, value in env.items() if value}
+    stand_ins = _DEPLOY_TIME_STAND_INS if settings.uploads else {}
     try:
-        TokenServiceSettings.from_env(env)
+        TokenServiceSettings.from_env({**env, **stand_ins})
     except SettingsError as exc:
         raise ConfigError(f"token service settings: {exc}") from None
     return env
@@ -73,20 +100,24 @@ class TokenService(pulumi.ComponentResource):
         keys: SigningKeys,
         account_id: pulumi.Input[str],
         build_dir: pathlib.Path,
+        media_base_url: pulumi.Input[str],
+        upload_bucket: PrivateBucket | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ):
-        """`environment` is token_service_environment(settings); the active kid is added here."""
+        """`environment` is token_service_environment(settings); the active kid is added here, and
+        with `upload_bucket` (uploads on) the bucket, its Region and `media_base_url`."""
         super().__init__("edge-private-media:infra:TokenService", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         function_name = settings.token_service_function_name
         key_parameters = list(keys.key_parameters.values())
+        upload_bucket_arn = upload_bucket.arn if upload_bucket else None
 
         # Created here, not by Lambda on first use, so it has a retention and the role can be
         # limited to it.
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
             name=f"/aws/lambda/{function_name}",
-            retention_in_days=LOG_RETENTION_DAYS,
+            retention_in_days=settings.edge_log_retention_days,
             opts=child,
         )
         role = aws.iam.Role(
@@ -98,10 +129,18 @@ class TokenService(pulumi.ComponentResource):
         role_policy = aws.iam.RolePolicy(
             f"{name}-policy",
             role=role.id,
-            policy=pulumi.Output.all(account_id, log_group.arn, *[p.arn for p in key_parameters]).apply(
-                lambda args: token_service_role_policy(args[0], args[1], args[2:])),
+            policy=pulumi.Output.all(account_id, log_group.arn, upload_bucket_arn, *[p.arn for p in key_parameters])
+            .apply(lambda args: token_service_role_policy(args[0], args[1], args[3:], upload_bucket_arn=args[2])),
             opts=child,
         )
+        deployed = {"TOKEN_SERVICE_ACTIVE_KID": keys.active_kid}
+        if upload_bucket:
+            deployed.update({
+                "TOKEN_SERVICE_UPLOAD_BUCKET": upload_bucket.name,
+                "TOKEN_SERVICE_UPLOAD_BUCKET_REGION": upload_bucket.region,
+                "TOKEN_SERVICE_MEDIA_BASE_URL": media_base_url,
+            })
+        snap_start = settings.token_service_snap_start
         self.function = aws.lambda_.Function(
             name,
             name=function_name,
@@ -113,14 +152,29 @@ class TokenService(pulumi.ComponentResource):
             timeout=TIMEOUT_SECONDS,
             role=role.arn,
             code=pulumi.FileArchive(str(build_token_service_package(build_dir))),
-            environment=aws.lambda_.FunctionEnvironmentArgs(variables=keys.active_kid.apply(
-                lambda kid: {**environment, "TOKEN_SERVICE_ACTIVE_KID": kid})),
+            environment=aws.lambda_.FunctionEnvironmentArgs(variables=pulumi.Output.all(**deployed).apply(
+                lambda values: {**environment, **values})),
+            # SnapStart snapshots a version when it is published, with the signing keys already
+            # read from SSM (docs/deploy.md, "SnapStart", has the caveats).
+            snap_start=aws.lambda_.FunctionSnapStartArgs(apply_on="PublishedVersions") if snap_start else None,
+            publish=snap_start,
             # Ready to serve once created: its keys, its permission to read them, its log group.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, role_policy, *key_parameters]),
         )
+        qualifier = None
+        if snap_start:
+            qualifier = aws.lambda_.Alias(
+                f"{name}-alias",
+                name=ALIAS,
+                function_name=self.function.name,
+                function_version=self.function.version,
+                description="The published version (with its SnapStart snapshot) the function URL serves",
+                opts=child,
+            ).name
         function_url = aws.lambda_.FunctionUrl(
             f"{name}-url",
             function_name=self.function.name,
+            qualifier=qualifier,
             authorization_type="NONE",
             opts=child,
         )
@@ -133,6 +187,7 @@ class TokenService(pulumi.ComponentResource):
             action="lambda:InvokeFunctionUrl",
             principal="*",
             function_url_auth_type="NONE",
+            qualifier=qualifier,
             opts=child,
         )
         aws.lambda_.Permission(
@@ -141,15 +196,27 @@ class TokenService(pulumi.ComponentResource):
             action="lambda:InvokeFunction",
             principal="*",
             invoked_via_function_url=True,
+            qualifier=qualifier,
             opts=child,
         )
         self.url = function_url.function_url
         self.register_outputs({"url": self.url, "function_arn": self.function.arn})
 
 
-def token_service_role_policy(account_id: str, log_group_arn: str, key_parameter_arns) -> str:
-    """GetParameter on the key parameters only; Decrypt only as SSM, only for those parameters."""
+def token_service_role_policy(account_id: str, log_group_arn: str, key_parameter_arns,
+                              upload_bucket_arn: str | None = None) -> str:
+    """GetParameter on the key parameters only; Decrypt only as SSM, only for those parameters;
+    with uploads, PutObject under the upload prefix and no other S3 action (a presigned POST is
+    signed with the role's credentials and carries exactly the role's rights)."""
     key_parameter_arns = list(key_parameter_arns)
+    uploads = []
+    if upload_bucket_arn:
+        uploads.append({
+            "Sid": "PutUploads",
+            "Effect": "Allow",
+            "Action": "s3:PutObject",
+            "Resource": f"{upload_bucket_arn}/{upload_object_pattern()}",
+        })
     return iam.policy(
         {
             "Sid": "ReadSigningKeyParameters",
@@ -174,4 +241,5 @@ def token_service_role_policy(account_id: str, log_group_arn: str, key_parameter
             },
         },
         iam.log_statement([log_group_arn]),
+        *uploads,
     )

@@ -1,6 +1,11 @@
 import pytest
 
-from tests.infra.harness import run_program
+from tests.infra.harness import ACCOUNT, run_program
+
+ALIAS_CERTIFICATE_ARN = f"arn:aws:acm:us-east-1:{ACCOUNT}:certificate/abcd-1234"
+# Cookie mode needs the distribution's own host name (infra/config.py says why).
+COOKIE_MODE = {"cookieName": "media_token", "cookieDomain": "example.com", "domainName": "media.example.com",
+               "certificateArn": ALIAS_CERTIFICATE_ARN}
 
 
 @pytest.fixture(scope="session")
@@ -10,6 +15,12 @@ def deployment():
 
 
 @pytest.fixture(scope="session")
+def header_deployment():
+    """Token service on (uploads on by default), tokens in the Authorization header only."""
+    return run_program({"tokenService": True})
+
+
+@pytest.fixture(scope="session")
 def full_deployment():
-    """Token service on, cookie tokens on."""
-    return run_program({"tokenService": True, "cookieName": "media_token", "cookieDomain": "example.com"})
+    """Token service on, cookie tokens on, served under the alias media.example.com."""
+    return run_program({"tokenService": True, **COOKIE_MODE})

@@ -26,6 +26,7 @@ STACK_REGION = "eu-west-1"
 DISTRIBUTION_ID = "EDFDVBD6EXAMPLE"
 DISTRIBUTION_DOMAIN = "d111111abcdef8.cloudfront.net"
 CLOUDFRONT_ZONE = "Z2FDTNDATAQYW2"
+RANDOM_HEX = "5eed0123456789abcdef"  # what pulumi-random's RandomId answers, as many digits as asked
 
 # A complete, valid stack config; tests override single keys.
 BASE_CONFIG = {
@@ -151,7 +152,7 @@ def _computed_outputs(type_token, name, inputs) -> dict:
     region = inputs.get("region") or STACK_REGION
     if type_token == "aws:s3/bucket:Bucket":
         bucket = f"{name}-a1b2c3"
-        return {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}",
+        return {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}", "bucketRegion": region,
                 "bucketRegionalDomainName": f"{bucket}.s3.{region}.amazonaws.com"}
     if type_token == "aws:cloudfront/distribution:Distribution":
         return {"arn": f"arn:aws:cloudfront::{ACCOUNT}:distribution/{DISTRIBUTION_ID}",
@@ -161,6 +162,10 @@ def _computed_outputs(type_token, name, inputs) -> dict:
         return {"arn": arn, "version": "1", "qualifiedArn": f"{arn}:1"}
     if type_token == "aws:lambda/functionUrl:FunctionUrl":
         return {"functionUrl": f"https://abcdefghij.lambda-url.{region}.on.aws/"}
+    if type_token == "aws:lambda/alias:Alias":
+        return {"arn": f"arn:aws:lambda:{region}:{ACCOUNT}:function:{inputs['functionName']}:{inputs['name']}"}
+    if type_token == "random:index/randomId:RandomId":
+        return {"hex": RANDOM_HEX[:2 * int(inputs["byteLength"])]}
     if type_token == "aws:ssm/parameter:Parameter":
         return {"arn": f"arn:aws:ssm:{region}:{ACCOUNT}:parameter{inputs['name']}"}
     if type_token == "aws:iam/role:Role":
@@ -182,14 +187,14 @@ def _computed_outputs(type_token, name, inputs) -> dict:
 
 
 def run_program(overrides: dict | None = None, mocks: RecordingMocks | None = None,
-                base: dict = BASE_CONFIG) -> Deployment:
-    """Runs __main__.py with `base` plus `overrides` as the stack config; raises what the program
-    raises (pass `mocks` to see what was registered before that)."""
+                base: dict = BASE_CONFIG, stack: str = STACK) -> Deployment:
+    """Runs __main__.py as stack `stack` with `base` plus `overrides` as the stack config; raises
+    what the program raises (pass `mocks` to see what was registered before that)."""
     mocks = mocks or RecordingMocks()
     monitor = RecordingMonitor(mocks)
     pulumi.runtime.set_all_config(stack_config(overrides or {}, base))
     runtime_settings.ROOT.set(None)  # a fresh stack resource, so exports of earlier runs are gone
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=STACK, preview=False, monitor=monitor)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
 
     _sync_await(run_pulumi_func(lambda: runpy.run_path(str(REPO / "__main__.py"), run_name="__pulumi__")))
 

@@ -1,14 +1,22 @@
 """The private bucket, its policy, the OAC and the distribution, as the program registers them."""
 import json
+import zipfile
 
 import pytest
 
+from edge.config import load_config
+from edge.responses import cors_pairs
+from tests.infra.conftest import ALIAS_CERTIFICATE_ARN, COOKIE_MODE
 from tests.infra.harness import ACCOUNT, DISTRIBUTION_DOMAIN, DISTRIBUTION_ID, run_program
 
 DISTRIBUTION_ARN = f"arn:aws:cloudfront::{ACCOUNT}:distribution/{DISTRIBUTION_ID}"
 
 
-def test_bucket_blocks_every_kind_of_public_access(deployment):
+@pytest.mark.parametrize("deployed", ["deployment", "header_deployment", "full_deployment"])
+def test_bucket_blocks_every_kind_of_public_access(deployed, request):
+    # Uploads (on in the last two) need no public access: a presigned POST is signed by the token
+    # service's role.
+    deployment = request.getfixturevalue(deployed)
     bucket = deployment.one("aws:s3/bucket:Bucket")
     block = deployment.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
     assert block.inputs["bucket"] == f"{bucket.name}-id"
@@ -26,6 +34,42 @@ def test_bucket_owner_enforced_encrypted_versioned(deployment):
     assert versioning.inputs["versioningConfiguration"] == {"status": "Enabled"}
     for resource in (ownership, encryption, versioning):
         assert resource.inputs["bucket"] == "media-id"
+
+
+def test_noncurrent_versions_expire(deployment):
+    lifecycle = deployment.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
+    assert lifecycle.inputs["bucket"] == "media-id"
+    [rule] = lifecycle.inputs["rules"]
+    assert rule["status"] == "Enabled"
+    assert rule["filter"] == {"prefix": ""}  # every object
+    assert rule["noncurrentVersionExpiration"] == {"noncurrentDays": 30}
+    assert "expiration" not in rule  # current versions are never expired
+    assert rule["abortIncompleteMultipartUpload"] == {"daysAfterInitiation": 7}
+
+
+def test_noncurrent_version_expiry_from_config():
+    lifecycle = run_program({"noncurrentVersionExpirationDays": 7}).one(
+        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
+    assert lifecycle.inputs["rules"][0]["noncurrentVersionExpiration"] == {"noncurrentDays": 7}
+
+
+def test_upload_cors_rule_lets_the_app_origins_post_and_nothing_else(header_deployment):
+    cors = header_deployment.one("aws:s3/bucketCorsConfiguration:BucketCorsConfiguration")
+    assert cors.inputs["bucket"] == "media-id"
+    [rule] = cors.inputs["corsRules"]
+    assert rule["allowedMethods"] == ["POST"]
+    assert rule["allowedOrigins"] == ["https://app.example.com", "https://admin.example.com"]
+    assert rule["allowedHeaders"] == ["*"]
+    assert rule["maxAgeSeconds"] > 0
+
+
+@pytest.mark.parametrize("overrides", [
+    {"tokenService": True, "uploadsEnabled": False},
+    {"tokenService": False, "uploadsEnabled": True},  # uploads are the token service's
+    {"tokenService": True, "corsAllowedOrigins": []},  # no page to upload from
+], ids=["uploads off", "token service off", "no origins"])
+def test_no_upload_cors_rule_without_browser_uploads(overrides):
+    assert not run_program(overrides).of_type("aws:s3/bucketCorsConfiguration:BucketCorsConfiguration")
 
 
 def test_no_force_destroy_unless_configured(deployment):
@@ -78,7 +122,6 @@ def test_distribution_viewer_settings(deployment):
     distribution = deployment.one("aws:cloudfront/distribution:Distribution").inputs
     behavior = distribution["defaultCacheBehavior"]
     assert distribution["enabled"] is True
-    assert behavior["viewerProtocolPolicy"] == "redirect-to-https"
     assert behavior["allowedMethods"] == ["GET", "HEAD", "OPTIONS"]
     assert behavior["compress"] is True
     assert distribution["httpVersion"] == "http2and3"
@@ -86,6 +129,16 @@ def test_distribution_viewer_settings(deployment):
     assert behavior["cachePolicyId"] == "cdn-cache-id"
     assert behavior["responseHeadersPolicyId"] == "cdn-headers-id"
     assert "forwardedValues" not in behavior  # the cache policy decides, not legacy settings
+
+
+@pytest.mark.parametrize("deployed", ["deployment", "full_deployment"])
+def test_every_behavior_refuses_plain_http(deployed, request):
+    # A redirect would come too late: the first http:// request has already carried its token in clear.
+    distribution = request.getfixturevalue(deployed).one("aws:cloudfront/distribution:Distribution").inputs
+    behaviors = [distribution["defaultCacheBehavior"], *distribution.get("orderedCacheBehaviors", [])]
+    assert len(behaviors) == (2 if deployed == "full_deployment" else 1)
+    for behavior in behaviors:
+        assert behavior["viewerProtocolPolicy"] == "https-only", behavior.get("pathPattern", "default")
 
 
 def test_price_class_from_config():
@@ -124,6 +177,27 @@ def test_response_headers_policy_cors_for_configured_origins(deployment):
     assert cors["originOverride"] is True
 
 
+def _edge_config(deployment):
+    archive = deployment.one("aws:lambda/function:Function", "viewer-auth").inputs["code"]
+    with zipfile.ZipFile(archive.path) as package:
+        return load_config(json.loads(package.read("edge/config.json")))
+
+
+@pytest.mark.parametrize(("deployed", "credentials"), [("header_deployment", False), ("full_deployment", True)])
+def test_edge_answers_and_headers_policy_agree_on_credentials(deployed, credentials, request):
+    """The edge answers 401/403 and preflights itself; CloudFront adds the policy's headers to what
+    the bucket serves. A browser must get the same credentials grant from both, or in cookie mode
+    it would see a 401 but never the video."""
+    deployment = request.getfixturevalue(deployed)
+    policy = deployment.one("aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy").inputs["corsConfig"]
+    edge_grant = dict(cors_pairs(_edge_config(deployment), "https://app.example.com"))
+    assert policy["accessControlAllowCredentials"] is credentials
+    assert ("Access-Control-Allow-Credentials" in edge_grant) is credentials
+    if credentials:
+        assert edge_grant["Access-Control-Allow-Credentials"] == "true"
+        assert "*" not in policy["accessControlAllowOrigins"]["items"]  # a credentialed grant names its origin
+
+
 def test_response_headers_policy_security_headers(deployment):
     security = deployment.one(
         "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy").inputs["securityHeadersConfig"]
@@ -132,6 +206,45 @@ def test_response_headers_policy_security_headers(deployment):
     assert security["contentTypeOptions"] == {"override": True}
     assert security["frameOptions"] == {"frameOption": "DENY", "override": True}
     assert security["referrerPolicy"]["referrerPolicy"] == "strict-origin-when-cross-origin"
+
+
+def test_media_never_runs_as_a_page(deployment):
+    # Objects are bytes members uploaded: no sniffing them into HTML, no scripts if opened as a page.
+    security = deployment.one(
+        "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy").inputs["securityHeadersConfig"]
+    assert security["contentTypeOptions"] == {"override": True}  # X-Content-Type-Options: nosniff
+    csp = security["contentSecurityPolicy"]
+    assert csp["override"] is True
+    directives = {d.strip().split(" ")[0]: d.strip() for d in csp["contentSecurityPolicy"].split(";")}
+    assert directives["default-src"] == "default-src 'none'"
+    assert directives["sandbox"] == "sandbox"  # no allow-scripts, no allow-same-origin
+    assert directives["media-src"] == "media-src 'self'"
+    assert "script-src" not in directives
+
+
+def test_token_service_served_under_the_media_host_in_cookie_mode(full_deployment):
+    distribution = full_deployment.one("aws:cloudfront/distribution:Distribution").inputs
+    function_url = full_deployment.one("aws:lambda/functionUrl:FunctionUrl").outputs["functionUrl"]
+    [behavior] = distribution["orderedCacheBehaviors"]
+    token_origin = next(o for o in distribution["origins"] if o["originId"] == behavior["targetOriginId"])
+    assert function_url == f"https://{token_origin['domainName']}/"
+    assert token_origin["customOriginConfig"]["originProtocolPolicy"] == "https-only"
+    assert "originAccessControlId" not in token_origin  # no signing: the URL is public, the service checks callers
+    assert behavior["pathPattern"] == "/token*"
+    assert {"POST", "OPTIONS", "GET"} <= set(behavior["allowedMethods"])
+    assert behavior["cachePolicyId"] == "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"  # Managed-CachingDisabled
+    assert behavior["originRequestPolicyId"] == "b689b0a8-53d0-40ab-baf2-68738e2966ac"  # AllViewerExceptHostHeader
+    # The gate must not run here: a token request carries the app's token, not a viewing token.
+    assert not behavior.get("lambdaFunctionAssociations")
+    assert "responseHeadersPolicyId" not in behavior  # the service answers CORS itself
+    assert full_deployment.exports["tokenUrl"] == "https://media.example.com/token"
+
+
+def test_token_service_not_under_the_media_host_in_header_mode(header_deployment):
+    distribution = header_deployment.one("aws:cloudfront/distribution:Distribution").inputs
+    assert "orderedCacheBehaviors" not in distribution
+    assert len(distribution["origins"]) == 1
+    assert header_deployment.exports["tokenUrl"] == header_deployment.exports["tokenServiceUrl"] + "token"
 
 
 def test_no_cors_config_without_origins():
@@ -195,7 +308,7 @@ def test_alias_records_point_at_the_distribution(aliased):
 
 
 def test_alias_with_an_existing_certificate():
-    arn = f"arn:aws:acm:us-east-1:{ACCOUNT}:certificate/abcd-1234"
+    arn = ALIAS_CERTIFICATE_ARN
     deployment = run_program({"domainName": "media.example.com", "certificateArn": arn})
     distribution = deployment.one("aws:cloudfront/distribution:Distribution").inputs
     assert distribution["aliases"] == ["media.example.com"]

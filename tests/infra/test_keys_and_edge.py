@@ -13,11 +13,18 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key, l
 
 from edge.config import load_config
 from tests.cf import bearer, viewer_request
-from tests.infra.harness import ACCOUNT, is_secret, plain, rsa_key_pems, run_program
+from tests.infra.conftest import COOKIE_MODE
+from tests.infra.harness import ACCOUNT, RANDOM_HEX, RecordingMocks, is_secret, plain, rsa_key_pems, run_program
 from token_service.keys import public_jwk, thumbprint
 
 PREFIX = "/edge-private-media/test"
-EDGE_NAME = "edge-private-media-test-viewer-auth"
+# The name ends in the per-deployment RandomId (8 hex digits; the mocks answer RANDOM_HEX).
+EDGE_NAME = f"edge-private-media-test-viewer-auth-{RANDOM_HEX[:8]}"
+# Amazon CloudFront Developer Guide, "Choosing the AWS Region for Origin Shield": the Regions with
+# a regional edge cache, where Lambda@Edge replicas run and log.
+REGIONAL_EDGE_CACHE_REGIONS = {"us-east-1", "us-east-2", "us-west-2", "ap-south-1", "ap-northeast-1",
+                               "ap-northeast-2", "ap-southeast-1", "ap-southeast-2", "eu-central-1", "eu-west-1",
+                               "eu-west-2", "sa-east-1"}
 
 
 def key_pems(name, bits=2048):
@@ -77,6 +84,29 @@ def test_parameter_prefix_from_config():
     assert names == ["/media/prod/jwks", "/media/prod/signing-keys/2025-01", "/media/prod/signing-keys/2025-02"]
 
 
+@pytest.mark.parametrize("overrides", [
+    {},
+    {"signingKeys": ["jwks"], "activeSigningKey": "jwks"},
+    {"signingKeys": ["jwks", "2025-01", "signing-keys"], "activeSigningKey": "2025-01"},
+    {"tokenService": True, **COOKIE_MODE},
+    {"tokenService": True, "tokenServiceSnapStart": True, "domainName": "media.example.com",
+     "hostedZoneId": "Z0123456789ABCDEFGHIJ"},
+], ids=["base", "key named jwks", "keys named like resources", "cookie mode", "snapstart with alias"])
+def test_no_two_resources_share_type_and_name(overrides):
+    """A real engine gives a resource the URN <type>::<name> and refuses a second one; the mocks
+    do not, so count them here."""
+    mocks = RecordingMocks()
+    run_program(overrides, mocks=mocks)
+    seen = [(r.type, r.name) for r in mocks.resources]
+    assert len(seen) == len(set(seen)), sorted({x for x in seen if seen.count(x) > 1})
+
+
+def test_key_named_jwks_gets_its_own_parameter():
+    deployment = run_program({"signingKeys": ["jwks"], "activeSigningKey": "jwks"})
+    assert deployment.parameter(f"{PREFIX}/signing-keys/jwks").inputs["type"] == "SecureString"
+    assert deployment.parameter(f"{PREFIX}/jwks").inputs["type"] == "String"
+
+
 def test_edge_role_trusts_lambda_and_edgelambda_only(deployment):
     role = deployment.one("aws:iam/role:Role", "viewer-auth-role")
     [statement] = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
@@ -134,6 +164,48 @@ def test_edge_function_survives_destroy(deployment):
     assert deployment.one("aws:lambda/function:Function", "viewer-auth").inputs["skipDestroy"] is True
 
 
+def test_edge_function_name_is_new_for_each_deployment(deployment):
+    """`destroy` leaves the function behind, so the next `up` must pick another name: the suffix
+    is a RandomId, made once per deployment and kept in the state."""
+    suffix = deployment.one("random:index/randomId:RandomId")
+    assert suffix.inputs["byteLength"] == 4
+    assert suffix.parent_types[-1] == "edge-private-media:infra:EdgeFunction"
+    name = deployment.one("aws:lambda/function:Function", "viewer-auth").inputs["name"]
+    assert name == f"edge-private-media-test-viewer-auth-{suffix.outputs['hex']}"
+    assert deployment.exports["edgeFunctionName"] == name
+
+
+def test_edge_function_name_fits_lambda_and_its_log_permission_follows_it():
+    stack = "a-rather-long-stack-name-for-the-production-environment"
+    deployment = run_program(stack=stack)
+    name = deployment.one("aws:lambda/function:Function", "viewer-auth").inputs["name"]
+    assert len(name) <= 64
+    assert name.endswith(f"-viewer-auth-{RANDOM_HEX[:8]}")
+    policy = json.loads(deployment.one("aws:iam/rolePolicy:RolePolicy", "viewer-auth-policy").inputs["policy"])
+    [logs] = [s for s in policy["Statement"] if s["Sid"] == "WriteOwnLogs"]
+    group = f"arn:aws:logs:*:{ACCOUNT}:log-group:/aws/lambda/us-east-1.{name}"
+    assert logs["Resource"] == [group, f"{group}:*"]
+    for log_group in deployment.of_type("aws:cloudwatch/logGroup:LogGroup"):
+        assert log_group.inputs["name"] == f"/aws/lambda/us-east-1.{name}"
+
+
+def test_edge_log_groups_in_every_regional_edge_cache_region_with_retention(deployment):
+    groups = [g for g in deployment.of_type("aws:cloudwatch/logGroup:LogGroup")
+              if g.parent_types[-1] == "edge-private-media:infra:EdgeFunction"]
+    assert {g.inputs["region"] for g in groups} == REGIONAL_EDGE_CACHE_REGIONS
+    assert len(groups) == len(REGIONAL_EDGE_CACHE_REGIONS)
+    for group in groups:
+        assert group.inputs["name"] == f"/aws/lambda/us-east-1.{EDGE_NAME}"
+        assert group.inputs["retentionInDays"] == 30
+
+
+def test_log_retention_from_config_for_the_edge_and_the_token_service():
+    deployment = run_program({"edgeLogRetentionDays": 7, "tokenService": True})
+    groups = deployment.of_type("aws:cloudwatch/logGroup:LogGroup")
+    assert len(groups) == len(REGIONAL_EDGE_CACHE_REGIONS) + 1  # and the token service's
+    assert {g.inputs["retentionInDays"] for g in groups} == {7}
+
+
 @pytest.fixture(scope="module")
 def edge_package(deployment, tmp_path_factory):
     """The edge zip the program built, unpacked: (directory, config.json dict, zip size)."""
@@ -156,6 +228,8 @@ def test_edge_package_config_is_built_from_stack_config_and_keys(deployment, edg
     assert config["cors_allowed_origins"] == ["https://app.example.com", "https://admin.example.com"]
     assert config["cookie_name"] is None
     assert config["max_token_lifetime_seconds"] == 3600
+    assert (config["leeway_seconds"], config["key_refresh_seconds"], config["max_key_staleness_seconds"]) == (
+        30, 300, 86400)
     load_config(config)  # the edge accepts it as it is
 
 
@@ -174,6 +248,13 @@ def test_edge_package_carries_cookie_name_and_lifetime_cap(full_deployment):
     capped = run_program({"maxTokenLifetimeSeconds": 900})
     with zipfile.ZipFile(capped.one("aws:lambda/function:Function", "viewer-auth").inputs["code"].path) as package:
         assert json.loads(package.read("edge/config.json"))["max_token_lifetime_seconds"] == 900
+
+
+def test_edge_clock_and_key_settings_from_config():
+    deployment = run_program({"edgeLeewaySeconds": 5, "edgeKeyRefreshSeconds": 60, "edgeMaxKeyStalenessSeconds": 3600})
+    with zipfile.ZipFile(deployment.one("aws:lambda/function:Function", "viewer-auth").inputs["code"].path) as package:
+        config = load_config(json.loads(package.read("edge/config.json")))
+    assert (config.leeway_seconds, config.key_refresh_seconds, config.max_key_staleness_seconds) == (5, 60, 3600)
 
 
 def _token(private_pem, **overrides):

@@ -13,7 +13,7 @@ def test_outputs_give_clients_and_operators_what_they_need(full_deployment):
     assert exports["bucketName"] == bucket.outputs["bucket"]
     assert exports["distributionId"] == DISTRIBUTION_ID
     assert exports["distributionDomain"] == DISTRIBUTION_DOMAIN
-    assert exports["mediaUrl"] == f"https://{DISTRIBUTION_DOMAIN}"
+    assert exports["mediaUrl"] == "https://media.example.com"
     assert exports["issuer"] == "https://tokens.example.com"
     assert exports["audience"] == "https://media.example.com"
     assert exports["jwksParameterName"] == "/edge-private-media/test/jwks"
@@ -21,11 +21,14 @@ def test_outputs_give_clients_and_operators_what_they_need(full_deployment):
         "2025-01": "/edge-private-media/test/signing-keys/2025-01",
         "2025-02": "/edge-private-media/test/signing-keys/2025-02",
     }
+    assert exports["edgeFunctionName"] == edge.inputs["name"]
     assert exports["edgeFunctionQualifiedArn"] == edge.outputs["qualifiedArn"]
     assert exports["tokenServiceUrl"].startswith("https://")
+    assert exports["tokenUrl"] == "https://media.example.com/token"
     assert set(exports) == {
         "bucketName", "distributionId", "distributionDomain", "mediaUrl", "issuer", "audience",
-        "jwksParameterName", "signingKeyParameterNames", "activeKid", "edgeFunctionQualifiedArn", "tokenServiceUrl",
+        "jwksParameterName", "signingKeyParameterNames", "activeKid", "edgeFunctionName", "edgeFunctionQualifiedArn",
+        "tokenServiceUrl", "tokenUrl",
     }
 
 

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key, l
 
 from infra import lambda_package
 from infra.token_service import build_token_service_package
-from tests.infra.harness import ACCOUNT, REPO, rsa_key_pems
+from tests.infra.harness import ACCOUNT, REPO, STACK_REGION, rsa_key_pems, run_program
 from token_service.keys import thumbprint
 from token_service.settings import Settings as TokenServiceSettings
 
@@ -53,8 +53,51 @@ def test_environment_is_accepted_by_the_token_service_and_names_the_ssm_keys(ful
     assert settings.idp_jwks_url == "https://idp.example.com/.well-known/jwks.json"
     assert settings.token_lifetime_seconds == 300
     assert settings.cors_allowed_origins == ("https://app.example.com", "https://admin.example.com")
-    assert (settings.cookie_name, settings.cookie_domain) == ("media_token", "example.com")
+    assert (settings.cookie_name, settings.cookie_domain, settings.cookie_samesite) == (
+        "media_token", "example.com", "Lax")
+    assert settings.idp_algorithms == ("RS256",)
     assert not settings.signing_key_file  # keys come from SSM only
+
+
+def test_default_scope_opens_every_file_and_docs_are_off(full_deployment, function):
+    env = function.inputs["environment"]["variables"]
+    assert "TOKEN_SERVICE_DEFAULT_PATHS" not in env  # every logged-in member may view every file
+    assert env["TOKEN_SERVICE_DOCS_ENABLED"] == "false"
+
+
+def test_stack_config_reaches_the_token_service():
+    deployment = run_program({
+        "tokenService": True, "viewingPaths": ["/videos/{sub}/", "/public/"], "idpAlgorithms": ["RS256", "ES256"],
+        "tokenServiceDocs": True, "uploadMaxBytes": 1048576, "uploadContentTypes": ["video/mp4"],
+        "cookieSameSite": "Strict", "cookieName": "media_token", "domainName": "media.example.com",
+        "hostedZoneId": "Z0123456789ABCDEFGHIJ"})
+    env = deployment.one("aws:lambda/function:Function", "token-service").inputs["environment"]["variables"]
+    assert env["TOKEN_SERVICE_DEFAULT_PATHS"] == "/videos/{sub}/,/public/"
+    assert env["TOKEN_SERVICE_IDP_ALGORITHMS"] == "RS256,ES256"
+    assert env["TOKEN_SERVICE_DOCS_ENABLED"] == "true"
+    assert env["TOKEN_SERVICE_COOKIE_SAMESITE"] == "Strict"
+    assert env["TOKEN_SERVICE_UPLOAD_MAX_BYTES"] == "1048576"
+    assert env["TOKEN_SERVICE_UPLOAD_CONTENT_TYPES"] == "video/mp4"
+    settings = TokenServiceSettings.from_env(env)
+    assert settings.default_paths == ("/videos/{sub}/", "/public/")
+    assert settings.idp_algorithms == ("RS256", "ES256")
+
+
+def test_upload_settings_name_the_bucket_its_region_and_the_media_host(header_deployment):
+    env = header_deployment.one("aws:lambda/function:Function", "token-service").inputs["environment"]["variables"]
+    bucket = header_deployment.one("aws:s3/bucket:Bucket")
+    assert env["TOKEN_SERVICE_UPLOAD_BUCKET"] == bucket.outputs["bucket"] == header_deployment.exports["bucketName"]
+    assert env["TOKEN_SERVICE_UPLOAD_BUCKET_REGION"] == STACK_REGION
+    assert env["TOKEN_SERVICE_UPLOAD_PREFIX"] == "/videos/{sub}/"
+    assert env["TOKEN_SERVICE_UPLOAD_MAX_BYTES"] == "209715200"
+    assert env["TOKEN_SERVICE_UPLOAD_CONTENT_TYPES"] == "video/mp4,video/webm,video/quicktime"
+    assert env["TOKEN_SERVICE_MEDIA_BASE_URL"] == header_deployment.exports["mediaUrl"]
+    assert env["TOKEN_SERVICE_MEDIA_BASE_URL"].startswith("https://")
+    assert "TOKEN_SERVICE_S3_ENDPOINT_URL" not in env  # the local stack's moto only
+
+
+def test_media_base_url_is_the_alias_in_cookie_mode(full_deployment, function):
+    assert function.inputs["environment"]["variables"]["TOKEN_SERVICE_MEDIA_BASE_URL"] == "https://media.example.com"
 
 
 def test_role_reads_only_its_key_parameters(full_deployment):
@@ -68,7 +111,7 @@ def test_role_reads_only_its_key_parameters(full_deployment):
                             .inputs["policy"])["Statement"]
     key_arns = [f"arn:aws:ssm:us-east-1:{ACCOUNT}:parameter{name}" for name in KEY_PARAMETERS]
     by_sid = {s["Sid"]: s for s in statements}
-    assert set(by_sid) == {"ReadSigningKeyParameters", "DecryptSigningKeyParameters", "WriteOwnLogs"}
+    assert set(by_sid) == {"ReadSigningKeyParameters", "DecryptSigningKeyParameters", "WriteOwnLogs", "PutUploads"}
     assert all(s["Effect"] == "Allow" for s in statements)
 
     read = by_sid["ReadSigningKeyParameters"]
@@ -88,6 +131,54 @@ def test_role_reads_only_its_key_parameters(full_deployment):
     logs = by_sid["WriteOwnLogs"]
     assert logs["Resource"] == [log_group.outputs["arn"], log_group.outputs["arn"] + ":*"]
     assert sorted(logs["Action"]) == ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]
+
+
+def _s3_grants(deployment):
+    statements = json.loads(deployment.one("aws:iam/rolePolicy:RolePolicy", "token-service-policy")
+                            .inputs["policy"])["Statement"]
+    grants = []
+    for statement in statements:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        grants += [(statement["Effect"], a, r) for a in actions for r in resources if a.lower().startswith("s3")]
+        assert "NotAction" not in statement and "NotResource" not in statement
+    return grants
+
+
+def test_role_may_only_put_uploads_under_the_upload_prefix(header_deployment):
+    bucket = header_deployment.one("aws:s3/bucket:Bucket").outputs["bucket"]
+    # Exactly one S3 grant: no Get, List or Delete, no wildcard action, no other key prefix.
+    assert _s3_grants(header_deployment) == [("Allow", "s3:PutObject", f"arn:aws:s3:::{bucket}/videos/*")]
+
+
+def test_uploads_off_means_no_s3_right_and_no_upload_settings():
+    deployment = run_program({"tokenService": True, "uploadsEnabled": False})
+    assert _s3_grants(deployment) == []
+    env = deployment.one("aws:lambda/function:Function", "token-service").inputs["environment"]["variables"]
+    assert not [name for name in env if name.startswith(("TOKEN_SERVICE_UPLOAD_", "TOKEN_SERVICE_MEDIA_BASE_URL"))]
+    assert TokenServiceSettings.from_env(env)  # still a valid environment
+
+
+def test_snapstart_serves_a_published_version_through_an_alias():
+    deployment = run_program({"tokenService": True, "tokenServiceSnapStart": True})
+    function = deployment.one("aws:lambda/function:Function", "token-service")
+    assert function.inputs["snapStart"] == {"applyOn": "PublishedVersions"}
+    assert function.inputs["publish"] is True
+    alias = deployment.one("aws:lambda/alias:Alias")
+    assert alias.inputs["functionName"] == FUNCTION_NAME
+    assert alias.inputs["functionVersion"] == function.outputs["version"]  # the version just published
+    url = deployment.one("aws:lambda/functionUrl:FunctionUrl")
+    assert url.inputs["qualifier"] == alias.inputs["name"]
+    for permission in deployment.of_type("aws:lambda/permission:Permission"):
+        assert permission.inputs["qualifier"] == alias.inputs["name"], permission.inputs["action"]
+
+
+def test_snapstart_off_by_default(header_deployment):
+    function = header_deployment.one("aws:lambda/function:Function", "token-service")
+    assert "snapStart" not in function.inputs
+    assert function.inputs["publish"] is False  # no versions piling up
+    assert not header_deployment.of_type("aws:lambda/alias:Alias")
+    assert "qualifier" not in header_deployment.one("aws:lambda/functionUrl:FunctionUrl").inputs
 
 
 def test_public_function_url(full_deployment):
