@@ -36,9 +36,8 @@ _COMPILE = r"""
 import py_compile, sys
 source_dir, *names = sys.argv[1:]
 for name in names:
-    py_compile.compile(f"{source_dir}/{name}.py", cfile=f"{source_dir}/{name}.pyc",
-                       dfile=f"edge/{name}.py", doraise=True,
-                       invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+    py_compile.compile(f"{source_dir}/{name}.py", cfile=f"{source_dir}/{name}.pyc", dfile=f"edge/{name}.py",
+                       doraise=True, optimize=0, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
 """
 
 
@@ -78,17 +77,14 @@ def find_interpreter(runtime):
 def compile_bytecode(python, sources: dict) -> dict:
     """{module name: pyc bytes} for {module name: source bytes}, compiled by the interpreter `python`."""
     with tempfile.TemporaryDirectory() as tmp:
-        source_dir = pathlib.Path(tmp, "edge")  # not the working directory, which is on sys.path
-        source_dir.mkdir()
         for name, data in sources.items():
-            (source_dir / f"{name}.py").write_bytes(data)
-        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-        env["PYTHONHASHSEED"] = "0"  # constant sets are marshalled in hash order
-        done = subprocess.run([python, "-c", _COMPILE, str(source_dir), *sources], cwd=tmp, env=env,
-                              capture_output=True, text=True, timeout=120)
+            pathlib.Path(tmp, f"{name}.py").write_bytes(data)
+        # -I: nothing from this environment (PYTHONPATH, PYTHONOPTIMIZE, user site) changes the bytes.
+        done = subprocess.run([python, "-I", "-c", _COMPILE, tmp, *sources], capture_output=True, text=True,
+                              timeout=120)
         if done.returncode != 0:
             raise PackageError(f"{python} could not compile the edge modules:\n{done.stderr.strip()}")
-        return {name: (source_dir / f"{name}.pyc").read_bytes() for name in sources}
+        return {name: pathlib.Path(tmp, f"{name}.pyc").read_bytes() for name in sources}
 
 
 def _add(archive, name, data):
