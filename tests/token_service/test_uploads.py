@@ -61,11 +61,11 @@ def uploads(session_services, upload_settings, s3, s3_credentials):
     return session_services(upload_settings)
 
 
-def request_upload(service, app_token=None, **kwargs) -> httpx.Response:
-    headers = kwargs.pop("headers", {})
+def request_upload(service, app_token=None, headers=None, **kwargs) -> httpx.Response:
+    headers = dict(headers or {})
     if app_token is not None:
         headers["Authorization"] = f"Bearer {app_token}"
-    return httpx.post(f"{service.url}/uploads", headers=headers, timeout=10, **kwargs)
+    return service.request("POST", "/uploads", headers=headers, **kwargs)
 
 
 def presigned(service, idp, sub="u42", **body) -> dict:
@@ -342,7 +342,7 @@ def test_no_valid_app_token_is_401(uploads, authorization):
                                  "\ud800",
                                  "🎬" * 250,   # 256 characters at most, but a key of more than 1024 bytes
                                  "🎬" * 170])  # a key under 1024 bytes whose media URL is over 2048 characters
-def test_subjects_that_cannot_name_a_key_in_their_own_prefix_are_403(uploads, idp, sub, s3):
+def test_subjects_that_cannot_name_a_key_in_their_own_prefix_are_403(uploads, idp, sub):
     response = request_upload(uploads, idp.token(sub=sub), json={"content_type": "video/mp4", "size": 10})
     assert response.status_code == 403, response.text
     assert response.json()["error"] == "access_denied"
@@ -384,7 +384,7 @@ def test_without_a_bucket_there_is_no_upload_route(service, idp):
     assert "/uploads" not in service.get("/openapi.json").json()["paths"]
 
 
-def test_missing_s3_credentials_are_503_not_500(start_service, upload_settings, idp, s3, monkeypatch, tmp_path):
+def test_missing_s3_credentials_are_503_not_500(start_service, upload_settings, idp, monkeypatch, tmp_path):
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
