@@ -366,6 +366,8 @@ def _validate_idp(s: Settings) -> None:
         if not value:
             raise ConfigError(f"config {key}: required while tokenService is on "
                               f"(pulumi config set {key} VALUE, or pulumi config set tokenService false)")
+    if not s.idp_algorithms:
+        raise ConfigError("config idpAlgorithms: at least one, e.g. RS256")
     # No loopback exception here (the token service allows http on loopback for a local IdP): a
     # deployed token service has no local IdP, and the IdP's keys must not travel in clear.
     parts = urlsplit(s.idp_jwks_url)

@@ -4,6 +4,7 @@ import pytest
 import yaml
 
 from infra.config import ConfigError, load_settings
+from tests.infra.conftest import COOKIE_MODE
 from tests.infra.harness import BASE_CONFIG, PROJECT, REPO, RecordingMocks, project_schema, run_program, stack_config
 
 REQUIRED = {"issuer", "audience", "signingKeys", "activeSigningKey"}
@@ -83,8 +84,13 @@ BAD_CONFIG = [
     ({"maxTokenLifetimeSeconds": 0}, "config maxTokenLifetimeSeconds: must be 1..86400"),
     ({"corsAllowedOrigins": ["https://app.example.com/path"]}, "config corsAllowedOrigins: 'https://app.example.com/path'"),
     ({"corsAllowedOrigins": ["app.example.com"]}, "config corsAllowedOrigins: 'app.example.com' is not an origin"),
-    ({"cookieName": "my cookie"}, "config cookieName: letters, digits"),
+    ({**COOKIE_MODE, "cookieName": "my cookie"}, "config cookieName: letters, digits"),
     ({"cookieDomain": "example.com"}, "config cookieDomain: needs cookieName"),
+    # No host but the distribution's can set a cookie for it, and *.cloudfront.net is never the app's site.
+    ({"cookieName": "media_token"}, "config cookieName: needs domainName"),
+    ({**COOKIE_MODE, "cookieDomain": "other.example"}, "config cookieDomain: must be domainName (media.example.com) or a parent"),
+    ({**COOKIE_MODE, "cookieDomain": "ample.com"}, "config cookieDomain: must be domainName"),
+    ({**COOKIE_MODE, "cookieSameSite": "lax"}, "config cookieSameSite: one of Strict, Lax, None"),
     ({"priceClass": "PriceClass_Cheap"}, "config priceClass: one of PriceClass_100"),
     ({"domainName": "media.example.com"}, "config domainName: set exactly one of hostedZoneId"),
     ({"domainName": "media.example.com", "hostedZoneId": "Z0123456789", "certificateArn":
@@ -100,6 +106,30 @@ BAD_CONFIG = [
     ({"tokenService": True, "idpJwksUrl": ""}, "config idpJwksUrl: required while tokenService is on"),
     ({"tokenService": True, "idpIssuer": ""}, "config idpIssuer: required while tokenService is on"),
     ({"tokenService": True, "idpJwksUrl": "http://idp.example.com/jwks"}, "config idpJwksUrl: must be an https"),
+    # The token service allows http on loopback for a local IdP; a deployed stack has none.
+    ({"tokenService": True, "idpJwksUrl": "http://127.0.0.1:8000/jwks"}, "config idpJwksUrl: must be an https"),
+    ({"tokenService": True, "viewingPaths": ["videos/{sub}/"]}, "config viewingPaths: scope 'videos/member/' must start"),
+    ({"tokenService": True, "viewingPaths": ["/videos/../{sub}/"]}, "config viewingPaths: scope '/videos/../member/' has an empty or dot"),
+    ({"tokenService": True, "viewingPaths": ["/videos//{sub}/"]}, "config viewingPaths"),
+    ({"tokenService": True, "viewingPaths": ["/videos/\x01/"]}, "config viewingPaths"),
+    ({"tokenService": True, "viewingPaths": ["/videos/**/"]}, "config viewingPaths: scope '/videos/**/' has more than one"),
+    ({"viewingPaths": ["/videos/{sub}/"]}, "config viewingPaths: a token service setting, but tokenService is off"),
+    ({"tokenServiceSnapStart": True}, "config tokenServiceSnapStart: a token service setting"),
+    ({"tokenService": True, "idpAlgorithms": ["HS256"]}, "token service settings: TOKEN_SERVICE_IDP_ALGORITHMS"),
+    ({"tokenService": True, "idpAlgorithms": []}, "config idpAlgorithms: at least one"),
+    ({"tokenService": True, "uploadMaxBytes": 0}, "config uploadMaxBytes: at least 1"),
+    ({"tokenService": True, "uploadContentTypes": []}, "config uploadContentTypes: at least one type"),
+    ({"tokenService": True, "uploadContentTypes": ["text/html; charset=utf-8"]}, "config uploadContentTypes: 'text/html; charset=utf-8'"),
+    ({"tokenService": True, "uploadContentTypes": ["video"]}, "config uploadContentTypes: 'video' is not"),
+    ({"edgeLeewaySeconds": 301}, "config edgeLeewaySeconds: must be 0..300"),
+    ({"edgeLeewaySeconds": -1}, "config edgeLeewaySeconds"),
+    ({"edgeKeyRefreshSeconds": 0}, "config edgeKeyRefreshSeconds: must be 1..86400"),
+    ({"edgeKeyRefreshSeconds": 600, "edgeMaxKeyStalenessSeconds": 300}, "config edgeMaxKeyStalenessSeconds: must be edgeKeyRefreshSeconds (600)"),
+    ({"edgeMaxKeyStalenessSeconds": 31 * 86400}, "config edgeMaxKeyStalenessSeconds"),
+    ({"edgeLogRetentionDays": 31}, "config edgeLogRetentionDays: one of CloudWatch's retention periods"),
+    ({"edgeLogRetentionDays": 0}, "config edgeLogRetentionDays"),
+    ({"noncurrentVersionExpirationDays": 0}, "config noncurrentVersionExpirationDays: at least 1"),
+    ({"uploadsEnabled": "maybe"}, "config uploadsEnabled: not true or false"),
     # Beyond infra's own checks, the token service's parser has the last word on its settings.
     ({"tokenService": True, "tokenLifetimeSeconds": 7200, "maxTokenLifetimeSeconds": 86400},
      "token service settings: TOKEN_SERVICE_TOKEN_LIFETIME_SECONDS"),
