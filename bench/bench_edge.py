@@ -20,6 +20,7 @@ from jwt.algorithms import RSAAlgorithm
 
 from bench import report
 from edge import keys as edge_keys
+from edge import paths
 from edge.authorizer import Authorizer
 from edge.config import load_config
 from edge.package import DEFAULT_RUNTIME, build_package, find_interpreter
@@ -111,6 +112,34 @@ def range_request(token):
     return viewer_request(headers={**bearer(token), "Range": "bytes=0-1048575"})
 
 
+def scope_worst_case(key, raw_config, now):
+    """The slowest scope check a member can cause: a token as large as the edge can be configured
+    to accept, its `paths` full of 2,048-character entries with one '*' in every segment, each
+    failing only at the last segment of a 2,048-character path."""
+    most_bytes = 16384  # the largest max_token_bytes the edge config allows
+    segments = (paths.MAX_URI_LENGTH - 2) // 2
+    entry = "/" + "/".join(["*"] * segments) + "/b"
+    path = "/" + "/".join(["a"] * segments) + "/c"
+
+    def mint(entries):
+        claims = {"iss": ISSUER, "aud": AUDIENCE, "sub": "member", "iat": now, "nbf": now, "exp": now + 300,
+                  "paths": entries}
+        return jwt.encode(claims, key, "RS256", headers={"kid": "k1"})
+
+    entries = [entry]
+    while len(mint(entries + [entry])) <= most_bytes:
+        entries.append(entry)
+    edge = Authorizer(load_config({**raw_config, "max_token_bytes": most_bytes}), log=lambda line: None)
+    denied = edge.handle(viewer_request(uri=path, headers=bearer(mint(entries))))
+    assert denied.get("status") == "403", denied  # the edge accepts the token and refuses the path
+
+    in_scope = paths.compile_scope(entries)
+    us = median_per_call(in_scope, [path] * 50)
+    report.figure(f"Scope match, worst case ({len(entries)} entries of {segments:,} one-star segments "
+                  f"in a {most_bytes // 1024} KB token, {len(path):,}-char path)", f"{us:,.0f} µs",
+                  "microseconds", us < 1000)
+
+
 def main():
     key = crypto_rsa.generate_private_key(public_exponent=65537, key_size=2048)
     jwk = json.loads(RSAAlgorithm.to_jwk(key.public_key())) | {"kid": "k1", "use": "sig", "alg": "RS256"}
@@ -124,6 +153,7 @@ def main():
         return jwt.encode(claims, key, "RS256", headers={"kid": "k1"})
 
     tokens = [mint(n) for n in range(400)]
+    scope_worst_case(key, raw_config, now)
     zip_size_and_cold_start(raw_config, json.dumps(range_request(tokens[0])))
     rows = []
 

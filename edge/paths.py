@@ -6,6 +6,8 @@ depends on who reads it (dot segments, empty segments, '+', which S3 reads as a 
 backslashes, control characters, malformed escapes) is refused rather than guessed at.
 """
 import re
+import sys
+from operator import ge, le
 from urllib.parse import unquote
 
 MAX_URI_LENGTH = 2048
@@ -40,24 +42,20 @@ def object_path(uri):
     return uri
 
 
-def _glob(segment):
-    """A literal segment as itself; one with a '*' as (head, tail, shortest length it matches)."""
-    if "*" not in segment:
-        return segment
-    head, tail = segment.split("*")
-    return head, tail, len(head) + len(tail)
+def _segment_bounds(segments):
+    """Per segment: the text it starts with, the text it ends with, its shortest and longest length.
 
-
-def _glob_matches(pattern, path_segments):
-    """Segment by segment, each a string compare: time linear in the path, no backtracking."""
-    for index, glob in pattern:
-        segment = path_segments[index]
-        if type(glob) is str:
-            if segment != glob:
-                return False
-        elif len(segment) < glob[2] or not segment.startswith(glob[0]) or not segment.endswith(glob[1]):
-            return False
-    return True
+    A literal segment starts with itself, ends with '' and has exactly its own length; a '*'
+    splits a segment into head and tail and lifts the longest length to any.
+    """
+    heads, tails, shortest, longest = [], [], [], []
+    for segment in segments:
+        head, star, tail = segment.partition("*")
+        heads.append(head)
+        tails.append(tail)
+        shortest.append(len(head) + len(tail))
+        longest.append(sys.maxsize if star else len(segment))
+    return tuple(heads), tuple(tails), tuple(shortest), tuple(longest)
 
 
 def compile_scope(entries):
@@ -80,20 +78,22 @@ def compile_scope(entries):
         segments = (entry[1:-1] if is_prefix else entry[1:]).split("/")
         if any(segment.count("*") > 1 for segment in segments):
             raise ValueError("at most one '*' per segment in 'paths'")
-        # A bare '*' segment matches any segment: only the number of segments is checked for it.
-        pattern = tuple((index, _glob(segment)) for index, segment in enumerate(segments) if segment != "*")
-        globs.append((len(segments), is_prefix, pattern))
+        globs.append((len(segments), is_prefix) + _segment_bounds(segments))
     prefixes = tuple(prefixes)
 
     def in_scope(path):
         if path in exact or path.startswith(prefixes):
             return True
         if globs:
-            path_segments = path[1:].split("/")
-            count = len(path_segments)
-            for length, is_prefix, pattern in globs:
+            # Four passes in C over the segments, each a plain compare: no backtracking, linear time.
+            # map() stops at the shorter input, so a prefix entry checks only its own segments.
+            parts = path[1:].split("/")
+            lengths = list(map(len, parts))
+            for count, is_prefix, heads, tails, shortest, longest in globs:
                 # A prefix needs at least one more path segment (possibly empty: '/a/'), an exact entry none.
-                if (count > length if is_prefix else count == length) and _glob_matches(pattern, path_segments):
+                if ((len(parts) > count if is_prefix else len(parts) == count)
+                        and all(map(str.startswith, parts, heads)) and all(map(str.endswith, parts, tails))
+                        and all(map(ge, lengths, shortest)) and all(map(le, lengths, longest))):
                     return True
         return False
 
