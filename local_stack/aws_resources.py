@@ -5,9 +5,13 @@ that create an admin, every request must be SigV4-signed by a known user whose p
 Each part gets its own user, as each AWS part has its own role:
 - `cloudfront-oac` may only s3:GetObject on the bucket's objects (the OAC's bucket policy grant);
 - `edge-function` may only ssm:GetParameter (the edge's role: the JWKS parameter);
-- `token-service` may only ssm:GetParameter (its role: its signing key parameter).
+- `token-service` may ssm:GetParameter (its role: its signing key parameter) and, in a policy of
+  its own, s3:PutObject on the bucket's `videos/*` (its role's upload grant: the presigned POSTs
+  it signs are checked against it). A process has one AWS identity (the standard environment), so
+  the token service's upload identity is this user, as it is its Lambda role in AWS.
 moto checks the action of an SSM call but not the parameter ARN (a policy naming the ARN is
 refused outright), so the two SSM grants name no resource here; in AWS they name one parameter.
+moto does check S3 resources: the upload grant opens `videos/*` and no other key.
 """
 import dataclasses
 import json
@@ -45,10 +49,12 @@ def bootstrap_admin(endpoint):
     return AccessKey(created["AccessKeyId"], created["SecretAccessKey"])
 
 
-def create_user(iam, name, statements):
+def create_user(iam, name, policies):
+    """A user with inline policies {policy name: [statements]} and an access key."""
     iam.create_user(UserName=name)
-    policy = {"Version": "2012-10-17", "Statement": statements}
-    iam.put_user_policy(UserName=name, PolicyName=f"{name}-policy", PolicyDocument=json.dumps(policy))
+    for policy_name, statements in policies.items():
+        document = {"Version": "2012-10-17", "Statement": statements}
+        iam.put_user_policy(UserName=name, PolicyName=policy_name, PolicyDocument=json.dumps(document))
     created = iam.create_access_key(UserName=name)["AccessKey"]
     return AccessKey(created["AccessKeyId"], created["SecretAccessKey"])
 
@@ -60,7 +66,8 @@ def create_private_bucket(s3, bucket, objects):
     s3.put_bucket_ownership_controls(Bucket=bucket, OwnershipControls={
         "Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]})
     for obj in objects:
-        s3.put_object(Bucket=bucket, Key=obj.key, Body=obj.source.read_bytes(), ContentType=obj.content_type)
+        with open(obj.source, "rb") as body:  # streamed: --media files may be large
+            s3.put_object(Bucket=bucket, Key=obj.key, Body=body, ContentType=obj.content_type)
 
 
 def put_signing_keys(ssm, key_parameter, private_pem, jwks_parameter, jwks):
@@ -71,6 +78,11 @@ def put_signing_keys(ssm, key_parameter, private_pem, jwks_parameter, jwks):
                       Description="public keys the edge accepts (JWKS)")
 
 
+def upload_statements(bucket):
+    """The token service's upload grant: new objects under videos/, nothing else (no read, list, delete)."""
+    return [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{bucket}/videos/*"}]
+
+
 def provision(endpoint, admin, bucket, objects, key_parameter, private_pem, jwks_parameter, jwks):
     """Everything in moto; returns the access keys of the parts: {"cdn", "edge", "token_service"}."""
     create_private_bucket(client("s3", endpoint, admin), bucket, objects)
@@ -78,8 +90,9 @@ def provision(endpoint, admin, bucket, objects, key_parameter, private_pem, jwks
     iam = client("iam", endpoint, admin)
     read_parameter = [{"Effect": "Allow", "Action": "ssm:GetParameter", "Resource": "*"}]
     return {
-        "cdn": create_user(iam, "cloudfront-oac", [
-            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"}]),
-        "edge": create_user(iam, "edge-function", read_parameter),
-        "token_service": create_user(iam, "token-service", read_parameter),
+        "cdn": create_user(iam, "cloudfront-oac", {"cloudfront-oac-policy": [
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"}]}),
+        "edge": create_user(iam, "edge-function", {"edge-function-policy": read_parameter}),
+        "token_service": create_user(iam, "token-service", {"token-service-policy": read_parameter,
+                                                            "token-service-upload": upload_statements(bucket)}),
     }

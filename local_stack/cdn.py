@@ -12,26 +12,28 @@ Not emulated: caching, geo restriction, edge locations and replicas, TLS, compre
 """
 import base64
 import html
+import http.client
 import json
 import pathlib
+import re
 import secrets
 import signal
 import sys
 import tempfile
 import threading
 
-from local_stack.httpserve import Handler, Server
+from local_stack.httpserve import DEFAULT_HEADER_TIMEOUT, Handler, Server, WholeLines, log_line
 from local_stack.lambda_runtime import LambdaContext, load_handler
 from local_stack.origin import SignedOrigin
 
-CHUNK_BYTES = 64 * 1024
 GENERATED_RESPONSE_LIMIT = 40 * 1024  # Lambda@Edge viewer-request: headers + body
 READ_ONLY_HEADERS = ("content-length", "host", "transfer-encoding", "via")
-# Not passed back from the origin: hop-by-hop headers, what this server sets itself, and the
-# origin's own CORS headers (moto adds `Access-Control-Allow-Origin: *` to every S3 answer; a
-# real bucket without a CORS configuration sends none, and the policy overrides the origin's).
-_NOT_FROM_ORIGIN = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
-                    "proxy-authenticate", "proxy-authorization", "server", "date"}
+# A request target CloudFront takes: origin-form, printable ASCII only (a raw non-ASCII byte or a
+# space is a 400 before anything runs; clients percent-encode such characters).
+_TARGET = re.compile(r"/[\x21-\x7e]*")
+# A header value the function may return: no control characters, and only what fits in Latin-1.
+_HEADER_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
 def cf_headers(pairs):
@@ -61,6 +63,7 @@ def check_result(sent, result):
     if "status" in result:
         if not str(result["status"]).isdigit() or not 100 <= int(result["status"]) <= 599:
             raise LambdaValidationError("invalid status")
+        check_generated_headers(result.get("headers") or {})
         size = len(json.dumps(result.get("headers", {}))) + len(result.get("body") or "")
         if size > GENERATED_RESPONSE_LIMIT:
             raise LambdaValidationError(f"generated response of {size} bytes is over the 40 KB limit")
@@ -68,6 +71,16 @@ def check_result(sent, result):
     for name in READ_ONLY_HEADERS:
         if result.get("headers", {}).get(name) != sent[name]:
             raise LambdaValidationError(f"the function changed the read-only header {name}")
+
+
+def check_generated_headers(headers):
+    if type(headers) is not dict:
+        raise LambdaValidationError("headers must be an object")
+    for entries in headers.values():
+        for entry in entries if type(entries) is list else [None]:
+            if (type(entry) is not dict or type(entry.get("key")) is not str or type(entry.get("value")) is not str
+                    or not _HEADER_NAME.fullmatch(entry["key"]) or not _HEADER_VALUE.fullmatch(entry["value"])):
+                raise LambdaValidationError("the function returned an invalid header")
 
 
 class Distribution:
@@ -97,23 +110,28 @@ class Distribution:
                 ("Vary", "Origin")]
 
 
-def make_server(host, port, distribution):
+def make_server(host, port, distribution, header_timeout=DEFAULT_HEADER_TIMEOUT):
     class StandInHandler(Handler):
         def version_string(self):
             return "CloudFront"
 
+        def unexpected_body(self):
+            """CloudFront answers a GET (or HEAD, OPTIONS) with a body 403 for an S3 origin."""
+            self.close_connection = True  # the body is never read
+            self._error(403, "This distribution does not accept a body on this request method.")
+            return False
+
         def do_GET(self):
-            uri, _, querystring = self.path.partition("?")
-            if not uri.startswith("/"):
+            if not _TARGET.fullmatch(self.path):
                 self._error(400, "Bad request.")
                 return
+            uri, _, querystring = self.path.partition("?")
             event = viewer_request_event(self.command, uri, querystring, self.headers.items(),
                                          self.client_address[0], distribution.domain)
             try:
                 result = distribution.invoke(event)
             except Exception as exc:  # an exception in the function, or a result CloudFront refuses
-                print(json.dumps({"stand_in": "lambda_error", "error": type(exc).__name__, "detail": str(exc)[:200]}),
-                      file=sys.stderr, flush=True)
+                log_line({"stand_in": "lambda_error", "error": type(exc).__name__, "detail": str(exc)[:200]})
                 self._error(502, "The Lambda function returned an invalid response or raised an error.",
                             "LambdaExecutionError from cloudfront")
                 return
@@ -131,11 +149,13 @@ def make_server(host, port, distribution):
 
         do_POST = do_PUT = do_PATCH = do_DELETE = do_TRACE = do_CONNECT = _refuse_method
 
+        def _common_headers(self, x_cache):
+            return [("Via", "1.1 local-stand-in.cloudfront.net (CloudFront)"), ("X-Cache", x_cache),
+                    ("X-Amz-Cf-Pop", "LOCAL1"), ("X-Amz-Cf-Id", secrets.token_urlsafe(42))]
+
         def _common(self, x_cache):
-            self.send_header("Via", "1.1 local-stand-in.cloudfront.net (CloudFront)")
-            self.send_header("X-Cache", x_cache)
-            self.send_header("X-Amz-Cf-Pop", "LOCAL1")
-            self.send_header("X-Amz-Cf-Id", secrets.token_urlsafe(42))
+            for name, value in self._common_headers(x_cache):
+                self.send_header(name, value)
 
         def _send_generated(self, result):
             body = (result.get("body") or "").encode()
@@ -156,30 +176,17 @@ def make_server(host, port, distribution):
             viewer = {name: entries[0]["value"] for name, entries in request["headers"].items()}
             try:
                 response = distribution.origin.open(self.command, request["uri"], viewer)
-            except OSError:
+            except (OSError, ValueError, http.client.HTTPException):
+                # unreachable, or a request the origin connection cannot carry (a returned uri or
+                # header value http.client refuses): CloudFront's answer is a 502 either way
                 self._error(502, "CloudFront wasn't able to connect to the origin.")
                 return
             try:
-                self.send_response(response.status)
-                for name, value in response.getheaders():
-                    lowered = name.lower()
-                    if lowered not in _NOT_FROM_ORIGIN and not lowered.startswith("access-control-"):
-                        self.send_header(name, value)
-                has_body = self.command != "HEAD" and response.status not in (204, 304)
-                if has_body and response.getheader("Content-Length") is None:
-                    self.send_header("Connection", "close")  # length unknown: the end of the body is the close
-                    self.close_connection = True
-                for name, value in distribution.cors_headers(self.headers.get("Origin")):
-                    self.send_header(name, value)
-                self._common("Miss from cloudfront" if response.status < 400 else "Error from cloudfront")
-                self.end_headers()
-                if has_body:
-                    while chunk := response.read(CHUNK_BYTES):
-                        self.wfile.write(chunk)
-            except (BrokenPipeError, ConnectionResetError):
-                self.close_connection = True  # the viewer went away (a player cancelling a range)
-            except OSError:
-                self.close_connection = True  # the origin broke off mid-body: the viewer sees a short body
+                x_cache = "Miss from cloudfront" if response.status < 400 else "Error from cloudfront"
+                # the origin's own CORS headers are dropped (moto adds its own; a real bucket without
+                # a CORS configuration sends none, and the policy overrides the origin's)
+                self.relay(response, lambda name: not name.startswith("access-control-"),
+                           distribution.cors_headers(self.headers.get("Origin")) + self._common_headers(x_cache))
             finally:
                 response.close()
                 response.connection.close()
@@ -198,7 +205,9 @@ def make_server(host, port, distribution):
             if self.command != "HEAD":
                 self.wfile.write(body)
 
-    return Server((host, port), StandInHandler)
+    server = Server((host, port), StandInHandler)
+    server.header_timeout = header_timeout
+    return server
 
 
 def main(argv):
@@ -206,6 +215,8 @@ def main(argv):
         print("usage: python -m local_stack.cdn CONFIG.json", file=sys.stderr)
         return 2
     config = json.loads(pathlib.Path(argv[0]).read_text())
+    # The edge prints one JSON line per decision from request threads: keep every line whole.
+    sys.stdout, sys.stderr = WholeLines(1), WholeLines(2)
     with tempfile.TemporaryDirectory(prefix="edge-task-") as task_dir:
         handler = load_handler(config["package"], task_dir)
         credentials = config["oac_credentials"]
@@ -214,7 +225,7 @@ def main(argv):
         distribution = Distribution(handler, origin, config["function_name"], config["domain"],
                                     config["cors_allow_origins"], config["cors_expose_headers"])
         try:
-            server = make_server(config["host"], config["port"], distribution)
+            server = make_server(config["host"], config["port"], distribution, config["header_timeout_seconds"])
         except OSError as exc:
             print(f"cdn stand-in: cannot listen on {config['host']}:{config['port']}: {exc.strerror}", file=sys.stderr)
             return 1

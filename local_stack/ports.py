@@ -32,15 +32,20 @@ def resolve(wanted):
     return chosen
 
 
-def wait_until_listening(port, timeout, still_running):
-    """True once something accepts connections on `port`; False if `still_running()` turns False."""
+def wait_until_listening(address, timeout, still_running):
+    """True once something accepts connections on `address` (a port on HOST, or a Unix socket's
+    path); False if `still_running()` turns False."""
+    family, target = (socket.AF_UNIX, address) if isinstance(address, str) else (socket.AF_INET, (HOST, address))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not still_running():
             return False
-        try:
-            socket.create_connection((HOST, port), timeout=0.5).close()
-            return True
-        except OSError:
-            time.sleep(0.02)
-    raise TimeoutError(f"nothing listened on port {port} within {timeout} s")
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.settimeout(0.5)
+            try:
+                probe.connect(target)
+                return True
+            except OSError:
+                pass
+        time.sleep(0.02)
+    raise TimeoutError(f"nothing listened on {address} within {timeout} s")

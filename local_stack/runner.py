@@ -1,25 +1,31 @@
 """`python -m local_stack` (`make dev`): start every part, print where they are, stop on Ctrl-C.
 
-Order: ports checked; moto started; meanwhile the signing key, the IdP and the demo site; then
-moto provisioned (admin, bucket, objects, SSM keys, IAM users); the edge package built; the token
-service and the CloudFront stand-in started together. When all answer, `.local/stack.json` is
-written and a table of URLs printed. Ctrl-C (or SIGTERM) stops the parts in reverse order and
-removes stack.json, so a stack.json on disk always describes a running stack.
+Order: options checked (origins, the --media folder); ports checked; moto started on a private
+Unix socket, the proxy in front of it on the S3 + SSM port; meanwhile the signing key, the IdP
+and the demo site; then moto provisioned through the proxy (admin, bucket, objects, SSM keys, IAM
+users); the edge package built; the token service and the CloudFront stand-in started together.
+When all answer, `.local/stack.json` is written and a table of URLs printed. Ctrl-C (or SIGTERM)
+stops the parts in reverse order and removes stack.json, so a stack.json on disk always
+describes a running stack.
 """
 import argparse
 import json
 import os
 import pathlib
+import re
+import shutil
 import signal
 import sys
+import tempfile
 import time
+import urllib.parse
 import urllib.request
 
 from edge.config import ConfigError
 from edge.package import build_package
 from infra.cdn import CORS_EXPOSE_HEADERS
-from local_stack import aws_resources, demo_data, demo_site, idp, ports
-from local_stack.httpserve import serve_in_thread
+from local_stack import aws_resources, demo_data, demo_site, idp, moto_proxy, ports
+from local_stack.httpserve import DEFAULT_HEADER_TIMEOUT, serve_in_thread
 from local_stack.processes import Child
 from token_service import keys
 
@@ -37,11 +43,29 @@ class StartError(Exception):
     pass
 
 
+class OptionError(Exception):
+    """A bad option value: one line saying which and why."""
+
+
+PORT_HELP = {"demo": "the demo page", "cdn": "the CDN (CloudFront stand-in)", "token": "the token service",
+             "idp": "the identity provider", "moto": "the S3 + SSM endpoint (the proxy in front of moto)"}
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog="python -m local_stack", description=__doc__.split("\n\n")[0])
     for part, port in DEFAULT_PORTS.items():
         parser.add_argument(f"--{part}-port", type=int, default=port, metavar="PORT",
-                            help=f"port of the {part} (default {port}; 0 picks a free port)")
+                            help=f"port of {PORT_HELP[part]} (default {port}; 0 picks a free port)")
+    parser.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
+                        help="a web origin (scheme://host[:port], e.g. http://localhost:5173) that the token "
+                             "service, the CDN, the IdP's /login and bucket uploads grant CORS to, besides the "
+                             "demo page; repeatable")
+    parser.add_argument("--media", type=pathlib.Path, metavar="DIR",
+                        help="seed DIR/<member>/<file> into the bucket as /videos/<member>/<file> (members: "
+                             f"{', '.join(u.username for u in demo_data.USERS)}; hidden files skipped)")
+    parser.add_argument("--header-timeout-seconds", type=float, default=DEFAULT_HEADER_TIMEOUT,
+                        help=f"the stack's own HTTP servers close a connection whose request line and headers "
+                             f"take longer (default {DEFAULT_HEADER_TIMEOUT:g})")
     parser.add_argument("--state-dir", type=pathlib.Path, default=pathlib.Path(".local"),
                         help="where stack.json, logs and the edge package go (default .local)")
     parser.add_argument("--token-lifetime-seconds", type=int, default=120,
@@ -51,6 +75,37 @@ def parse_args(argv):
                         help="edge: how long the last good keys serve when SSM cannot be read")
     parser.add_argument("--key-retry-seconds", type=int, default=30, help="edge: wait between failed refreshes")
     return parser.parse_args(argv)
+
+
+_HOST_NAME = re.compile(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?|\[[0-9a-f:.]+\]")
+DEFAULT_PORT = {"http": 80, "https": 443}
+
+
+def check_origin(origin):
+    """`origin` if it is written as a browser sends it in `Origin`, else OptionError."""
+    parts = urllib.parse.urlsplit(origin)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    host = parts.netloc.rpartition(":")[0] if port is not None else parts.netloc
+    if (parts.scheme not in DEFAULT_PORT or not _HOST_NAME.fullmatch(host) or port in (0, DEFAULT_PORT[parts.scheme])
+            or origin != f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")):
+        raise OptionError(f"--allow-origin: {origin!r} is not an origin like http://localhost:5173 "
+                          "(scheme://host[:port] in lower case, no default port, no path, not even a trailing '/')")
+    return origin
+
+
+def check_options(options):
+    """Option values argparse cannot check; OptionError names the first bad one."""
+    for origin in options.allow_origin:
+        check_origin(origin)
+    if options.header_timeout_seconds <= 0:
+        raise OptionError("--header-timeout-seconds: must be above 0")
+    try:
+        options.media_objects = demo_data.media_objects(options.media) if options.media else ()
+    except demo_data.MediaError as exc:
+        raise OptionError(f"--media: {exc}") from None
 
 
 class Progress:
@@ -72,6 +127,10 @@ class Stack:
         self.children = []
         self.servers = []
         self.reported_exits = set()
+        self.objects = demo_data.OBJECTS + options.media_objects
+        # moto's socket lives in a fresh private folder (mode 0700): a short path, unlike some state dirs
+        self.moto_dir = tempfile.mkdtemp(prefix="local-stack-moto-")
+        self.moto_socket = os.path.join(self.moto_dir, "moto.sock")
 
     # ----------------------------------------------------------------- start
     def start(self):
@@ -80,12 +139,20 @@ class Stack:
         self.url = {part: f"http://{ports.HOST}:{port}" for part, port in self.ports.items()}
         # the demo page may be opened as 127.0.0.1 or localhost: both are origins of the demo
         self.demo_origins = [self.url["demo"], f"http://localhost:{self.ports['demo']}"]
+        # every browser-facing part grants CORS to these, and to no one else
+        self.allowed_origins = self.demo_origins + [o for o in dict.fromkeys(o.allow_origin)
+                                                    if o not in self.demo_origins]
         (self.state / "logs").mkdir(parents=True, exist_ok=True)
         self._remove_state_files()
 
-        moto = self._spawn("moto", [sys.executable, "-m", "moto.server", "-H", ports.HOST, "-p", str(self.ports["moto"])],
-                           {"INITIAL_NO_AUTH_ACTION_COUNT": str(aws_resources.BOOTSTRAP_CALLS)},
+        moto = self._spawn("moto", [sys.executable, "-m", "moto.server", "-H", f"unix://{self.moto_socket}",
+                                    "-p", str(self.ports["moto"])],  # -p: the port moto puts in URLs it makes
+                           {"INITIAL_NO_AUTH_ACTION_COUNT": str(aws_resources.BOOTSTRAP_CALLS),
+                            "MOTO_DISABLE_GLOBAL_CORS": "true"},
                            log_path=self.state / "logs" / "moto.log")
+        self.proxy = moto_proxy.make_server(ports.HOST, self.ports["moto"], self.moto_socket, BUCKET,
+                                            aws_resources.REGION, self.allowed_origins, o.header_timeout_seconds)
+        self._serve(self.proxy, "moto-proxy")
         # while moto starts: the signing key, the IdP, the demo site
         signing_key = keys.new_private_key()
         signing_pem = keys.private_key_pem(signing_key)
@@ -93,12 +160,14 @@ class Stack:
         self._start_idp()
         self._start_demo_site()
 
-        self._wait_listening(moto, self.ports["moto"])
+        self._wait_listening(moto, self.moto_socket)
         admin = aws_resources.bootstrap_admin(self.url["moto"])
         self.access = aws_resources.provision(
-            self.url["moto"], admin, BUCKET, demo_data.OBJECTS, self.key_parameter, signing_pem, self.jwks_parameter, jwks)
+            self.url["moto"], admin, BUCKET, self.objects, self.key_parameter, signing_pem, self.jwks_parameter, jwks)
+        uploader = self.access["token_service"]  # the form uploads it signs are taken by the proxy
+        self.proxy.post_signers[uploader.access_key_id] = uploader.secret_access_key
         self.progress.done("moto (S3 + SSM, IAM on)", f"{self.url['moto']}  bucket {BUCKET}, "
-                           f"{len(demo_data.OBJECTS)} objects, signing key + JWKS in SSM")
+                           f"{len(self.objects)} objects, signing key + JWKS in SSM (moto behind a proxy)")
 
         package = build_package(self._edge_config(jwks), self.state / "edge-package.zip")
         self.progress.done("edge package", f"{package} ({package.stat().st_size} bytes)")
@@ -128,17 +197,19 @@ class Stack:
 
     def _start_idp(self):
         self.idp = idp.IdentityProvider(self.url["idp"], IDP_AUDIENCE, demo_data.USERS)
-        self._serve(idp.make_server(ports.HOST, self.ports["idp"], self.idp, self.demo_origins), "idp")
+        self._serve(idp.make_server(ports.HOST, self.ports["idp"], self.idp, self.allowed_origins), "idp")
         self.progress.done("identity provider", f"{self.url['idp']}  POST /login, /.well-known/jwks.json")
 
     def _start_demo_site(self):
         config = {"idp_url": self.url["idp"], "token_url": self.url["token"], "cdn_url": self.url["cdn"],
+                  "s3_endpoint": self.url["moto"],  # where upload forms are POSTed
                   "users": _users_json(),
-                  "objects": [{"path": o.path, "owner": o.owner.username} for o in demo_data.OBJECTS]}
+                  "objects": [{"path": o.path, "owner": o.owner.username} for o in self.objects]}
         self._serve(demo_site.make_server(ports.HOST, self.ports["demo"], config), "demo")
         self.progress.done("demo page", self.url["demo"])
 
     def _serve(self, server, name):
+        server.header_timeout = self.options.header_timeout_seconds
         self.servers.append(server)
         serve_in_thread(server, name)
 
@@ -146,7 +217,7 @@ class Stack:
         o = self.options
         return {"issuer": self.url["token"], "audience": self.url["cdn"], "jwks": jwks,
                 "ssm_parameter": self.jwks_parameter, "ssm_region": aws_resources.REGION,
-                "ssm_endpoint_url": self.url["moto"], "cors_allowed_origins": self.demo_origins,
+                "ssm_endpoint_url": self.url["moto"], "cors_allowed_origins": self.allowed_origins,
                 "key_refresh_seconds": o.key_refresh_seconds, "key_retry_seconds": o.key_retry_seconds,
                 "max_key_staleness_seconds": o.max_key_staleness_seconds}
 
@@ -158,7 +229,11 @@ class Stack:
                "TOKEN_SERVICE_IDP_ISSUER": self.url["idp"], "TOKEN_SERVICE_IDP_AUDIENCE": IDP_AUDIENCE,
                "TOKEN_SERVICE_TOKEN_LIFETIME_SECONDS": str(self.options.token_lifetime_seconds),
                "TOKEN_SERVICE_DEFAULT_PATHS": "/videos/{sub}/",
-               "TOKEN_SERVICE_CORS_ALLOWED_ORIGINS": ",".join(self.demo_origins),
+               "TOKEN_SERVICE_CORS_ALLOWED_ORIGINS": ",".join(self.allowed_origins),
+               # uploads: presigned POSTs to the bucket through the proxy (the browser reaches it),
+               # signed as the token-service user, whose upload grant is s3:PutObject on videos/*
+               "TOKEN_SERVICE_UPLOAD_BUCKET": BUCKET, "TOKEN_SERVICE_UPLOAD_BUCKET_REGION": aws_resources.REGION,
+               "TOKEN_SERVICE_S3_ENDPOINT_URL": self.url["moto"], "TOKEN_SERVICE_MEDIA_BASE_URL": self.url["cdn"],
                **self.access["token_service"].env()}
         return self._spawn("token", [sys.executable, "-m", "token_service", "--host", ports.HOST,
                                      "--port", str(self.ports["token"])], env)
@@ -169,7 +244,8 @@ class Stack:
                   "function_name": FUNCTION_NAME, "domain": f"{ports.HOST}:{self.ports['cdn']}",
                   "bucket": BUCKET, "s3_endpoint": self.url["moto"],
                   "oac_credentials": {"access_key_id": oac.access_key_id, "secret_access_key": oac.secret_access_key},
-                  "cors_allow_origins": self.demo_origins, "cors_expose_headers": CORS_EXPOSE_HEADERS}
+                  "cors_allow_origins": self.allowed_origins, "cors_expose_headers": CORS_EXPOSE_HEADERS,
+                  "header_timeout_seconds": self.options.header_timeout_seconds}
         path = self.state / "cdn-stand-in.json"
         path.touch(0o600)  # holds the OAC user's (local, throw-away) secret
         path.write_text(json.dumps(config, indent=1))
@@ -183,8 +259,8 @@ class Stack:
             raise StartError(f"{child.name} exited with code {child.exited()} while starting{where}")
         return True
 
-    def _wait_listening(self, child, port):
-        if not ports.wait_until_listening(port, START_TIMEOUT, lambda: child.exited() is None):
+    def _wait_listening(self, child, address):
+        if not ports.wait_until_listening(address, START_TIMEOUT, lambda: child.exited() is None):
             self._check_alive(child)
 
     def _wait_ready(self, child, url):
@@ -205,20 +281,27 @@ class Stack:
         stack = {
             "cdn_url": self.url["cdn"], "token_url": self.url["token"], "idp_url": self.url["idp"],
             "demo_url": self.url["demo"], "s3_endpoint": self.url["moto"], "bucket": BUCKET,
+            "allowed_origins": self.allowed_origins,
             "users": _users_json(),
-            "objects": [{"path": o.path, "owner": o.owner.username, "sha256": o.sha256()} for o in demo_data.OBJECTS],
+            "objects": [{"path": o.path, "owner": o.owner.username, "sha256": o.sha256()} for o in self.objects],
         }
         # processes.json: for tools that need a part's pid (the staleness test stops moto with it)
         self._write_json("processes.json", {child.name: child.pid for child in self.children} | {"runner": os.getpid()})
+        # internal.json (0600): what is not advertised, for tests and the benchmark: moto's own
+        # socket and the parts' (local, throw-away) access keys
+        self._write_json("internal.json", {"moto_socket": self.moto_socket, "access_keys": {
+            part: {"access_key_id": key.access_key_id, "secret_access_key": key.secret_access_key}
+            for part, key in self.access.items()}})
         self._write_json("stack.json", stack)  # last: its presence means "ready"
 
     def _write_json(self, name, document):
         tmp = self.state / f".{name}.tmp"
+        tmp.touch(0o600)
         tmp.write_text(json.dumps(document, indent=2) + "\n")
         os.replace(tmp, self.state / name)
 
     def _remove_state_files(self):
-        for name in ("stack.json", "processes.json"):
+        for name in ("stack.json", "processes.json", "internal.json"):
             (self.state / name).unlink(missing_ok=True)
 
     def _print_table(self):
@@ -226,11 +309,13 @@ class Stack:
                 ("CDN (CloudFront stand-in)", self.url["cdn"], "runs the built edge package"),
                 ("token service", self.url["token"], "POST /token, /docs"),
                 ("identity provider", self.url["idp"], "POST /login"),
-                ("S3 + SSM (moto)", self.url["moto"], f"bucket {BUCKET}")]
+                ("S3 + SSM (moto, proxied)", self.url["moto"], f"bucket {BUCKET}")]
         print(f"\nLocal stack ready in {self.progress.elapsed():.1f} s. State: {self.state / 'stack.json'}\n")
         for part, url, note in rows:
             print(f"  {part:<27} {url:<24} {note}")
         print("\n  demo users: " + ", ".join(f"{u.username} / {u.password} (owns {u.prefix})" for u in demo_data.USERS))
+        if len(self.allowed_origins) > len(self.demo_origins):
+            print("  CORS also granted to: " + ", ".join(self.allowed_origins[len(self.demo_origins):]))
         print("\nCtrl-C stops everything.\n", flush=True)
 
     # ----------------------------------------------------------------- running and stopping
@@ -255,6 +340,7 @@ class Stack:
         for server in self.servers:
             server.shutdown()
             server.server_close()
+        shutil.rmtree(self.moto_dir, ignore_errors=True)
 
 
 def _users_json():
@@ -267,6 +353,11 @@ def _raise_interrupt(signum, frame):
 
 def main(argv=None):
     options = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        check_options(options)
+    except OptionError as exc:
+        print(f"local stack: {exc}", file=sys.stderr)
+        return 2
     signal.signal(signal.SIGTERM, _raise_interrupt)  # stop as on Ctrl-C
     stack = Stack(options)
     try:

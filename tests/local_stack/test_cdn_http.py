@@ -7,7 +7,7 @@ import json
 from local_stack import demo_data
 from tests.local_stack.conftest import seeded, viewing_token
 
-STACK_KEYS = {"cdn_url", "token_url", "idp_url", "demo_url", "s3_endpoint", "bucket", "users", "objects"}
+STACK_KEYS = {"cdn_url", "token_url", "idp_url", "demo_url", "s3_endpoint", "bucket", "allowed_origins", "users", "objects"}
 
 
 def bearer(token):
