@@ -92,7 +92,7 @@ class Uploader:
                  content_types=DEFAULT_CONTENT_TYPES, max_bytes: int = DEFAULT_MAX_BYTES,
                  expires_seconds: int = 300, media_base_url: str | None = None,
                  endpoint_url: str | None = None, session=None):
-        import boto3  # importing boto3 costs ~0.6 s: only services with uploads pay it
+        import boto3  # boto3 and the client cost 0.3-0.5 s at start: only services with uploads pay it
         from botocore.config import Config
 
         self.bucket = bucket
