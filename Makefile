@@ -1,4 +1,5 @@
-# Every target bootstraps .venv from nothing, so a fresh clone needs only python3 and make.
+# Every target bootstraps .venv from nothing, so a fresh clone needs only python3 (with venv) and
+# make. All of them install .[dev], everything, so `make dev` and `make test` share one .venv.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -12,7 +13,8 @@ $(READY): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-# Debian's chromium for the browser test (Playwright cannot download its own here).
+# Debian's chromium and node for the browser and web/ tests (Playwright cannot download its own
+# browser here); scripts/ensure-system-deps installs what is missing.
 system-deps:
 	@scripts/ensure-system-deps
 
