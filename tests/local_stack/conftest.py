@@ -1,5 +1,8 @@
 """One real local stack for the session, started as `make dev` starts it (on free ports)."""
+import json
 import pathlib
+import socket
+import urllib.parse
 
 import httpx
 import pytest
@@ -54,3 +57,28 @@ def viewing_token(http, stack, name, paths=None):
 @pytest.fixture
 def alice_token(http, stack):
     return viewing_token(http, stack, "alice")
+
+
+@pytest.fixture(scope="session")
+def internal(running_stack):
+    """What the stack does not advertise (.local/internal.json): moto's socket, the parts' access keys."""
+    return json.loads((running_stack.state_dir / "internal.json").read_text())
+
+
+def host_port(url):
+    parts = urllib.parse.urlsplit(url)
+    return parts.hostname, parts.port
+
+
+def raw_exchange(url, data: bytes, timeout=10):
+    """Send `data` as it is to the server at `url`; everything it answers until it closes the
+    connection (or `timeout` passes with nothing more), and whether it closed."""
+    with socket.create_connection(host_port(url), timeout=timeout) as sock:
+        sock.sendall(data)
+        received = b""
+        try:
+            while chunk := sock.recv(65536):
+                received += chunk
+        except TimeoutError:
+            return received, False
+        return received, True

@@ -1,0 +1,182 @@
+"""The advertised S3 + SSM endpoint (the proxy in front of moto) over real HTTP: moto's admin API is
+unreachable in any spelling, CORS is granted only as the bucket's rule does, and boto3's S3 and
+SSM calls work through it exactly as against moto."""
+import hashlib
+import http.client
+import json
+import os
+import socket
+
+import boto3
+import botocore.exceptions
+import pytest
+
+from local_stack.moto_proxy import UnixHTTPConnection
+from tests.local_stack.conftest import host_port, raw_exchange, seeded
+
+EVIL = "http://evil.example"
+# Spellings of moto's admin API (and its instance-metadata stand-in) that moto itself would route.
+ADMIN_PATHS = ["/moto-api/data.json", "/%6doto-api/data.json", "/%6D%6F%74%6F-api/data.json", "//moto-api/data.json",
+               "///moto-api/data.json", "/moto-api%2Fdata.json", "/moto%2dapi/data.json", "/%256doto-api/data.json",
+               "/MOTO-API/data.json", "/Moto-Api/data.json", "/moto-api/", "/moto-api", "/latest/meta-data/",
+               "/latest/api/token", "/favicon.ico", "/local-private-media/../moto-api/data.json",
+               "/local-private-media/%2e%2e/moto-api/data.json", "/./moto-api/data.json",
+               "/moto-api/data.json?x=/local-private-media"]
+
+
+def ask(url, method, target, headers=(), body=None):
+    """(status, headers, body) for a request sent with exactly this target."""
+    connection = http.client.HTTPConnection(*host_port(url), timeout=10)
+    try:
+        connection.request(method, target, body=body, headers=dict(headers))
+        response = connection.getresponse()
+        return response.status, response.headers, response.read()
+    finally:
+        connection.close()
+
+
+def ask_moto_directly(internal, method, target):
+    connection = UnixHTTPConnection(internal["moto_socket"], timeout=10)
+    try:
+        connection.request(method, target, headers={"Host": "127.0.0.1"})
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def key_of(internal, part):
+    return internal["access_keys"][part]
+
+
+def client(stack, service, key):
+    return boto3.client(service, endpoint_url=stack["s3_endpoint"], region_name="us-east-1",
+                        aws_access_key_id=key["access_key_id"], aws_secret_access_key=key["secret_access_key"])
+
+
+def test_moto_itself_would_hand_out_every_secret(internal):
+    """The control for the tests below: moto's own data.json holds the parts' IAM secrets."""
+    secret = key_of(internal, "token_service")["secret_access_key"].encode()
+    for target in ("/moto-api/data.json", "/%6doto-api/data.json", "//moto-api/data.json", "/moto-api%2Fdata.json"):
+        status, body = ask_moto_directly(internal, "GET", target)
+        assert status == 200 and secret in body, target
+
+
+@pytest.mark.parametrize("target", ADMIN_PATHS)
+def test_the_advertised_endpoint_refuses_moto_api_however_spelled(stack, internal, target):
+    secrets = [key["secret_access_key"].encode() for key in internal["access_keys"].values()]
+    for method in ("GET", "POST"):
+        status, headers, body = ask(stack["s3_endpoint"], method, target, [("Origin", EVIL)])
+        assert status in (400, 404), (method, target, status)
+        assert not any(secret in body for secret in secrets)
+        assert b"PRIVATE KEY" not in body
+        assert "access-control-allow-origin" not in headers
+
+
+def test_reset_auth_through_the_endpoint_leaves_iam_on(http, stack):
+    for target in ("/moto-api/reset-auth", "/%6doto-api/reset-auth", "/moto-api/reset"):
+        status, _, _ = ask(stack["s3_endpoint"], "POST", target, [("Content-Type", "application/json")],
+                           json.dumps({"INITIAL_NO_AUTH_ACTION_COUNT": 1000}))
+        assert status == 404
+    obj = seeded(stack, "alice")
+    assert http.get(f"{stack['s3_endpoint']}/{stack['bucket']}{obj['path']}").status_code == 403  # still signed only
+
+
+def test_raw_non_ascii_target_and_foreign_host_are_refused(stack):
+    answer, _ = raw_exchange(stack["s3_endpoint"], b"GET /local-private-media/videos/alice/\xe9.webm HTTP/1.1\r\n"
+                                                   b"Host: " + stack["s3_endpoint"][7:].encode() + b"\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 400 ")
+    # a page whose name was rebound to 127.0.0.1 sends its own name as Host
+    status, _, _ = ask(stack["s3_endpoint"], "GET", f"/{stack['bucket']}/videos/alice/profile.webm",
+                       [("Host", "rebound.example:80")])
+    assert status == 421
+
+
+def test_no_cors_grant_for_a_hostile_origin_or_for_reads(stack, internal):
+    bucket, path = stack["bucket"], seeded(stack, "alice")["path"]
+    for origin in (EVIL, stack["demo_url"]):  # reads go through the CDN: the bucket grants no GET, even to the demo
+        status, headers, _ = ask(stack["s3_endpoint"], "GET", f"/{bucket}{path}", [("Origin", origin)])
+        assert status == 403 and "access-control-allow-origin" not in headers
+    for target in ("/", f"/{bucket}", f"/{bucket}{path}"):
+        status, headers, _ = ask(stack["s3_endpoint"], "OPTIONS", target, [
+            ("Origin", EVIL), ("Access-Control-Request-Method", "POST")])
+        assert status == 403 and "access-control-allow-origin" not in headers, target
+    status, headers, _ = ask(stack["s3_endpoint"], "POST", f"/{bucket}", [("Origin", EVIL)], b"x")
+    assert "access-control-allow-origin" not in headers
+    # a signed read through the endpoint: moto's blanket `Access-Control-Allow-Origin: *` is gone too
+    oac = client(stack, "s3", key_of(internal, "cdn"))
+    response = oac.get_object(Bucket=bucket, Key=path[1:], Range="bytes=0-3")
+    assert not any(name.lower().startswith("access-control-") for name in response["ResponseMetadata"]["HTTPHeaders"])
+
+
+def test_preflight_for_an_upload_from_an_allowed_origin(stack):
+    bucket = stack["bucket"]
+    for origin in stack["allowed_origins"]:
+        status, headers, _ = ask(stack["s3_endpoint"], "OPTIONS", f"/{bucket}", [
+            ("Origin", origin), ("Access-Control-Request-Method", "POST"),
+            ("Access-Control-Request-Headers", "content-type,x-requested-with")])
+        assert status == 200
+        assert headers["access-control-allow-origin"] == origin
+        assert headers["access-control-allow-methods"] == "POST"
+        assert headers["access-control-allow-headers"] == "content-type,x-requested-with"
+        assert {"etag", "location"} <= {h.strip().lower() for h in headers["access-control-expose-headers"].split(",")}
+    for method in ("GET", "PUT", "DELETE"):  # the rule allows POST only
+        status, headers, _ = ask(stack["s3_endpoint"], "OPTIONS", f"/{bucket}", [
+            ("Origin", stack["demo_url"]), ("Access-Control-Request-Method", method)])
+        assert status == 403 and "access-control-allow-origin" not in headers, method
+
+
+def test_s3_through_the_endpoint_streams_ranges_conditionals_and_puts(stack, internal):
+    bucket = stack["bucket"]
+    uploader = client(stack, "s3", key_of(internal, "token_service"))
+    reader = client(stack, "s3", key_of(internal, "cdn"))
+    data = os.urandom(3 * 1024 * 1024 + 17)  # over 1 MB: boto3 sends Expect: 100-continue
+    uploader.put_object(Bucket=bucket, Key="videos/alice/through-the-proxy.mp4", Body=data, ContentType="video/mp4")
+    whole = reader.get_object(Bucket=bucket, Key="videos/alice/through-the-proxy.mp4")
+    assert hashlib.sha256(whole["Body"].read()).digest() == hashlib.sha256(data).digest()
+    assert whole["ContentType"] == "video/mp4"
+    part = reader.get_object(Bucket=bucket, Key="videos/alice/through-the-proxy.mp4", Range="bytes=1000-1999")
+    assert part["Body"].read() == data[1000:2000] and part["ContentRange"] == f"bytes 1000-1999/{len(data)}"
+    with pytest.raises(botocore.exceptions.ClientError) as unchanged:
+        reader.get_object(Bucket=bucket, Key="videos/alice/through-the-proxy.mp4", IfNoneMatch=whole["ETag"])
+    assert unchanged.value.response["ResponseMetadata"]["HTTPStatusCode"] == 304
+
+
+def test_ssm_through_the_endpoint(stack, internal):
+    edge = client(stack, "ssm", key_of(internal, "edge"))
+    jwks = json.loads(edge.get_parameter(Name="/edge-private-media/local/jwks")["Parameter"]["Value"])
+    assert [key["kty"] for key in jwks["keys"]] == ["RSA"]
+
+
+def test_the_upload_identity_may_only_put_under_videos(stack, internal):
+    """moto enforces the token service's upload grant (s3:PutObject on videos/*): no read, list,
+    delete, or write elsewhere."""
+    bucket, path = stack["bucket"], seeded(stack, "bob")["path"]
+    uploader = client(stack, "s3", key_of(internal, "token_service"))
+    uploader.put_object(Bucket=bucket, Key="videos/bob/new.webm", Body=b"x")
+    for call in (lambda: uploader.get_object(Bucket=bucket, Key=path[1:]),
+                 lambda: uploader.list_objects_v2(Bucket=bucket),
+                 lambda: uploader.delete_object(Bucket=bucket, Key=path[1:]),
+                 lambda: uploader.put_object(Bucket=bucket, Key="elsewhere/x.webm", Body=b"x"),
+                 lambda: uploader.put_bucket_policy(Bucket=bucket, Policy="{}")):
+        with pytest.raises(botocore.exceptions.ClientError) as refused:
+            call()
+        assert refused.value.response["Error"]["Code"] == "AccessDenied"
+
+
+def test_moto_listens_on_no_tcp_port_only_on_its_private_socket(running_stack, internal):
+    assert os.stat(os.path.dirname(internal["moto_socket"])).st_mode & 0o777 == 0o700
+    pid = running_stack.pids["moto"]
+    moto_sockets = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            moto_sockets.add(os.readlink(f"/proc/{pid}/fd/{fd}"))
+        except FileNotFoundError:
+            pass  # closed meanwhile
+    listening = set()
+    for table in ("tcp", "tcp6"):
+        with open(f"/proc/net/{table}") as lines:
+            listening |= {f"socket:[{row[9]}]" for row in map(str.split, list(lines)[1:]) if row[3] == "0A"}
+    assert listening and not moto_sockets & listening
+    with socket.socket(socket.AF_UNIX) as probe:
+        probe.connect(internal["moto_socket"])
