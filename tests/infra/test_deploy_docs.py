@@ -1,0 +1,54 @@
+"""docs/deploy.md's deployer policy: AWS would enforce it, and no test here runs against AWS, so
+check the document itself: it parses, it grants what attaching Lambda@Edge needs, and it covers
+every AWS service whose resources the program registers."""
+import fnmatch
+import json
+import re
+
+import pytest
+
+from tests.infra.conftest import COOKIE_MODE
+from tests.infra.harness import REPO, run_program
+
+# The IAM service prefix of each pulumi-aws module the program uses.
+IAM_SERVICE = {"s3": "s3", "cloudfront": "cloudfront", "lambda": "lambda", "iam": "iam", "ssm": "ssm",
+               "cloudwatch": "logs", "acm": "acm", "route53": "route53"}
+
+
+@pytest.fixture(scope="module")
+def policy():
+    text = (REPO / "docs" / "deploy.md").read_text()
+    section = text[text.index("## Deployer permissions"):text.index("## Installing one part")]
+    [block] = re.findall(r"```json\n(.*?)```", section, re.S)
+    return json.loads(block)
+
+
+def _granted(policy):
+    actions = set()
+    for statement in policy["Statement"]:
+        assert statement["Effect"] == "Allow"
+        found = statement["Action"]
+        actions.update([found] if isinstance(found, str) else found)
+    return actions
+
+
+def _allows(actions, needed):
+    return any(fnmatch.fnmatchcase(needed.lower(), pattern.lower()) for pattern in actions)
+
+
+def test_policy_grants_what_attaching_lambda_at_edge_needs(policy):
+    # CloudFront Developer Guide, "Set up IAM permissions and roles for Lambda@Edge".
+    actions = _granted(policy)
+    for needed in ("lambda:GetFunction", "iam:CreateServiceLinkedRole", "cloudfront:CreateDistribution",
+                   "cloudfront:UpdateDistribution", "lambda:PublishVersion", "iam:PassRole"):
+        assert _allows(actions, needed), needed
+    # The guide: these two must be written with the trailing "*".
+    assert {"lambda:EnableReplication*", "lambda:DisableReplication*"} <= actions
+
+
+def test_policy_covers_every_service_the_program_manages(policy):
+    services = {action.split(":")[0] for action in _granted(policy)}
+    deployments = [run_program({"tokenService": True, "tokenServiceSnapStart": True, **COOKIE_MODE}),
+                   run_program({"domainName": "media.example.com", "hostedZoneId": "Z0123456789ABCDEFGHIJ"})]
+    used = {r.type.split(":")[1].split("/")[0] for d in deployments for r in d.resources if r.type.startswith("aws:")}
+    assert {IAM_SERVICE[module] for module in used} <= services
