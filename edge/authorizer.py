@@ -73,7 +73,7 @@ class Authorizer:
             now = self._clock()
             self.keys.check_fresh(now)
             grant = self.cache.get(token, now)
-            if grant is not None and self.keys.has(grant.kid):
+            if grant is not None and self.keys.still_trusts(grant.kid, grant.verifier):
                 record["cache"] = "hit"
             else:
                 record["cache"] = "miss"

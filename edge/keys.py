@@ -15,9 +15,20 @@ from edge.errors import InvalidToken, Unavailable
 _libcrypto = openssl.load()
 
 
-def verifiers(document):
-    """{kid: verify(message, signature)} for a JWKS document (JWKError if any key is unfit)."""
-    return {kid: openssl.make_verifier(_libcrypto, n, e) for kid, (n, e) in jwk.parse_jwks(document).items()}
+def verifiers(document, previous=None):
+    """{kid: verify(message, signature)} for a JWKS document (JWKError if any key is unfit).
+
+    A kid whose key is unchanged keeps its verifier from `previous`: grants cached under that
+    verifier stay good. A kid reused for another key gets a new verifier, which no grant names.
+    """
+    previous = previous or {}
+    fresh = {}
+    for kid, (n, e) in jwk.parse_jwks(document).items():
+        kept = previous.get(kid)
+        if kept is None or kept.public_key != (n, e):
+            kept = openssl.make_verifier(_libcrypto, n, e)
+        fresh[kid] = kept
+    return fresh
 
 
 def ssm_fetcher(config):
@@ -63,8 +74,9 @@ class KeyStore:
         if age > self._config.max_key_staleness_seconds:
             raise Unavailable("keys_stale", "signing keys could not be refreshed")
 
-    def has(self, kid):
-        return kid in self._verifiers
+    def still_trusts(self, kid, verifier):
+        """Whether `verifier` is still the key for `kid`: a grant it verified may be served from the cache."""
+        return self._verifiers.get(kid) is verifier
 
     def verifier(self, kid, now):
         """The verifier for `kid`; an unknown kid may trigger one rate-limited refresh."""
@@ -82,7 +94,7 @@ class KeyStore:
         try:
             self._next_attempt = now + self._config.key_retry_seconds
             try:
-                fresh = verifiers(self._fetch())
+                fresh = verifiers(self._fetch(), self._verifiers)
             except Exception as exc:  # network, throttling, bad document: keep the last good set
                 self._log({"event": "key_refresh", "ok": False, "trigger": trigger,
                            "error": type(exc).__name__, "detail": str(exc)[:200]})

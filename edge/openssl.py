@@ -100,6 +100,7 @@ class OpenSSLVerifier:
     """RS256 verifier for one key; same checks on length and range as the pure verifier."""
 
     def __init__(self, libcrypto, n, e):
+        self.public_key = (n, e)
         self._lib = libcrypto
         self._n = n
         self._k = (n.bit_length() + 7) // 8
@@ -131,11 +132,22 @@ def load():
     return None
 
 
+class PurePythonVerifier:
+    """RS256 verifier for one key through `edge.rsa`, when OpenSSL cannot be used."""
+
+    def __init__(self, n, e):
+        self.public_key = (n, e)
+
+    def __call__(self, message, signature):
+        return rsa.verify_pkcs1v15_sha256(*self.public_key, message, signature)
+
+
 def make_verifier(libcrypto, n, e):
-    """A callable verify(message, signature) -> bool for (n, e): OpenSSL when available, else pure."""
+    """A verifier for (n, e), called as verify(message, signature) -> bool, with its key in
+    `.public_key`: OpenSSL when available, else pure Python."""
     if libcrypto is not None:
         try:
             return OpenSSLVerifier(libcrypto, n, e)
         except Exception:
             pass
-    return lambda message, signature: rsa.verify_pkcs1v15_sha256(n, e, message, signature)
+    return PurePythonVerifier(n, e)

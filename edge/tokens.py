@@ -14,11 +14,12 @@ _MAX_NUMERIC_DATE = 2**40  # year ~36812: anything later is nonsense, not a date
 class Grant:
     """What a verified token allows; cached so repeat requests skip the RSA operation."""
 
-    __slots__ = ("sub", "kid", "expires_at", "in_scope")
+    __slots__ = ("sub", "kid", "verifier", "expires_at", "in_scope")
 
-    def __init__(self, sub, kid, expires_at, in_scope):
+    def __init__(self, sub, kid, verifier, expires_at, in_scope):
         self.sub = sub
         self.kid = kid
+        self.verifier = verifier  # the key that verified the signature: the grant is good while it is
         self.expires_at = expires_at  # exp + leeway
         self.in_scope = in_scope  # callable(object_path) -> bool, or None for every path
 
@@ -67,8 +68,9 @@ def _numeric_date(claims, name):
     return value
 
 
-def check_claims(claims, kid, config, now):
-    """A Grant for the verified claims of a token signed by `kid`; InvalidToken names the failed check."""
+def check_claims(claims, kid, verifier, config, now):
+    """A Grant for the verified claims of a token signed with `verifier`'s key, named `kid`;
+    InvalidToken names the failed check."""
     if claims.get("iss") != config.issuer:
         raise InvalidToken("bad_iss", "wrong issuer")
     if claims.get("aud") != config.audience:
@@ -94,12 +96,13 @@ def check_claims(claims, kid, config, now):
             in_scope = paths.compile_scope(claims["paths"])
         except ValueError as exc:
             raise InvalidToken("bad_paths", str(exc)) from None
-    return Grant(sub, kid, exp + leeway, in_scope)
+    return Grant(sub, kid, verifier, exp + leeway, in_scope)
 
 
 def verify(token, keys, config, now):
     """A Grant for a token that passes every check; InvalidToken (or Unavailable) otherwise."""
     kid, signing_input, signature, payload = read_header(token, config.max_token_bytes)
-    if not keys.verifier(kid, now)(signing_input, signature):
+    verifier = keys.verifier(kid, now)
+    if not verifier(signing_input, signature):
         raise InvalidToken("bad_signature", "signature does not verify")
-    return check_claims(_object(payload, "payload"), kid, config, now)
+    return check_claims(_object(payload, "payload"), kid, verifier, config, now)

@@ -94,6 +94,34 @@ def test_age_refresh_retires_a_key_even_for_cached_tokens(edge, ssm, tokens, key
                                        exp=clock.now + 300)) == "forward"
 
 
+def test_a_kid_reused_for_another_key_refuses_tokens_cached_under_the_old_key(edge, ssm, tokens, key, other_key,
+                                                                             clock):
+    ssm(public_jwk(key, "k1"))
+    authorizer = edge(max_token_lifetime_seconds=3600)
+    old = tokens.make(exp=NOW + 3600)
+    assert get(authorizer, old) == "forward"
+    assert get(authorizer, old) == "forward"  # now served from the cache
+    ssm(public_jwk(other_key, "k1"))  # same kid, different key
+    clock.now += 301
+    assert get(authorizer, old) == "401"
+    assert authorizer.logs.decisions[-1]["reason"] == "bad_signature"
+    assert [r["ok"] for r in refreshes(authorizer)] == [True]
+    fresh = tokens.make(key=other_key, kid="k1", iat=clock.now, nbf=clock.now, exp=clock.now + 300)
+    assert get(authorizer, fresh) == "forward"
+
+
+def test_a_refresh_that_keeps_the_key_keeps_cached_grants(edge, ssm, tokens, key, other_key, clock):
+    ssm(public_jwk(key, "k1"))
+    authorizer = edge(max_token_lifetime_seconds=3600)
+    token = tokens.make(exp=NOW + 3600)
+    assert get(authorizer, token) == "forward"
+    ssm(public_jwk(key, "k1"), public_jwk(other_key, "k2"))  # k1 unchanged, k2 added
+    clock.now += 301
+    assert get(authorizer, token) == "forward"
+    assert [r["ok"] for r in refreshes(authorizer)] == [True]
+    assert [d["cache"] for d in authorizer.logs.decisions] == ["miss", "hit"]
+
+
 def test_ssm_down_serves_last_good_keys_then_fails_closed(edge, tokens, clock):
     authorizer = edge(endpoint=f"http://127.0.0.1:{free_port()}")  # connection refused
     clock.now += 301  # refresh due, fails
