@@ -36,8 +36,11 @@ _COMPILE = r"""
 import py_compile, sys
 source_dir, *names = sys.argv[1:]
 for name in names:
-    py_compile.compile(f"{source_dir}/{name}.py", cfile=f"{source_dir}/{name}.pyc", dfile=f"edge/{name}.py",
-                       doraise=True, optimize=0, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+    try:
+        py_compile.compile(f"{source_dir}/{name}.py", cfile=f"{source_dir}/{name}.pyc", dfile=f"edge/{name}.py",
+                           doraise=True, optimize=0, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+    except py_compile.PyCompileError as exc:
+        sys.exit(exc.msg)
 """
 
 

@@ -9,7 +9,7 @@ import zipfile
 
 import pytest
 
-from edge.package import build_package, find_interpreter, runtime_modules
+from edge.package import PackageError, build_package, compile_bytecode, find_interpreter, runtime_modules
 from tests.cf import bearer, viewer_request
 from tests.edge.conftest import AUDIENCE, ISSUER, real_now
 
@@ -99,6 +99,15 @@ def test_without_the_target_interpreter_it_says_so_and_ships_source(tmp_path, ra
     assert "without python3.13 bytecode" in done.stdout
     with zipfile.ZipFile(tmp_path / "edge.zip") as archive:
         assert not [n for n in archive.namelist() if "__pycache__" in n]
+
+
+@needs("python3.13")
+def test_source_the_target_cannot_compile_is_an_error_not_a_silent_fallback():
+    with pytest.raises(PackageError) as error:
+        compile_bytecode(LAMBDA_RUNTIMES["python3.13"], {"fine": b"x = 1\n", "broken": b"def (:\n"})
+    assert "could not compile the edge modules:" in str(error.value)
+    assert 'File "edge/broken.py", line 1' in str(error.value) and "SyntaxError" in str(error.value)
+    assert "Traceback" not in str(error.value)
 
 
 def test_unknown_runtime_is_refused(tmp_path, raw_config):
