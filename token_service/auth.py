@@ -12,13 +12,18 @@ from token_service.idp import IdpUnavailable, InvalidAppToken
 
 class AppTokenAuth(HTTPBearer):
     async def __call__(self, request: Request) -> dict:
-        """The verified claims of the caller's app token, or a 401 / 503 ServiceError."""
+        """The verified claims of the caller's app token, or a 400 / 401 / 503 ServiceError."""
+        if len(request.headers.getlist("authorization")) > 1:
+            # Which one counts would differ between hops (the edge refuses this too).
+            raise ServiceError(400, "invalid_request", "send one Authorization header")
         credentials = await super().__call__(request)  # None when missing or not Bearer
         if credentials is None or not credentials.credentials:
             raise unauthorized()
         try:
             return await request.app.state.verifier.verify(credentials.credentials)
         except InvalidAppToken as exc:
+            if exc.detail:  # for the operator's log line only
+                request.state.log_fields = {**getattr(request.state, "log_fields", {}), "detail": exc.detail}
             raise unauthorized(str(exc)) from None
         except IdpUnavailable as exc:
             raise ServiceError(503, "temporarily_unavailable", str(exc),

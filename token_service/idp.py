@@ -8,6 +8,10 @@ so a client calling /token again with the same app token pays for no second RSA 
 
 Fails closed: keys older than the cache time are not used; if they cannot be fetched again,
 callers get IdpUnavailable (503 + Retry-After) until a fetch succeeds.
+
+A refusal carries a short reason for the caller and a `detail` for the operator (the log line,
+`python -m token_service check-idp`): which setting disagrees with the token, with both values
+shortened and escaped. Neither ever contains the token.
 """
 import asyncio
 import math
@@ -22,10 +26,26 @@ from token_service.settings import SettingsError
 MAX_TOKEN_LENGTH = 8192
 MAX_JWKS_BYTES = 512 * 1024
 VERIFIED_CACHE_ENTRIES = 10_000
+NUMERIC_DATE_CLAIMS = ("exp", "nbf", "iat")
+MAX_NUMERIC_DATE = 253402300799  # 9999-12-31T23:59:59Z
+MAX_SHOWN_CHARS = 200
 
 
 class InvalidAppToken(Exception):
-    """The caller's token is not acceptable; str() is a short reason safe to show and log."""
+    """The caller's token is not acceptable; str() is a short reason safe to show and log.
+
+    `detail` (or None) names the setting the token disagrees with and both values, for the
+    operator: logged, never sent to the caller."""
+
+    def __init__(self, reason: str, detail: str | None = None):
+        super().__init__(reason)
+        self.detail = detail
+
+
+def shown(value) -> str:
+    """A value from a token, fit for a log line: repr (control characters escaped), cut short."""
+    text = repr(value)
+    return text if len(text) <= MAX_SHOWN_CHARS else text[:MAX_SHOWN_CHARS] + "..."
 
 
 class IdpUnavailable(Exception):
@@ -57,7 +77,10 @@ class JwksSource:
             raise InvalidAppToken("token header has no kid")
         keys = await self.current_keys(kid)
         if kid not in keys:
-            raise InvalidAppToken("token signed with an unknown key")
+            raise InvalidAppToken("token signed with an unknown key",
+                                  f"kid {shown(kid)} is not among the usable keys of TOKEN_SERVICE_IDP_JWKS_URL "
+                                  f"{self._url} (kids: {', '.join(sorted(keys))}; algorithms "
+                                  f"TOKEN_SERVICE_IDP_ALGORITHMS: {', '.join(self._algorithms)})")
         return keys[kid]
 
     async def current_keys(self, wanted_kid=None) -> dict:
@@ -174,49 +197,100 @@ class AppTokenVerifier:
         if cached is not None and now < cached[1]:
             return cached[0]
         if len(token) > MAX_TOKEN_LENGTH:
-            raise InvalidAppToken("token too long")
+            raise InvalidAppToken("token too long", f"the token is {len(token)} characters, over {MAX_TOKEN_LENGTH}")
         try:
             header = jwt.get_unverified_header(token)
         except (jwt.PyJWTError, ValueError, TypeError, RecursionError):
             raise InvalidAppToken("malformed token") from None
         if header.get("alg") not in self._algorithms:
-            raise InvalidAppToken("token algorithm not allowed")
+            raise InvalidAppToken("token algorithm not allowed",
+                                  f"alg in the token header is {shown(header.get('alg'))} but "
+                                  f"TOKEN_SERVICE_IDP_ALGORITHMS is {','.join(self._algorithms)}")
         key = await self.source.key_for(header)
-        claims = self._decode(token, key)
+        claims = self._decode(token, key, now)
         self._remember(token, claims, now)
         return claims
 
-    def _decode(self, token, key) -> dict:
+    def _decode(self, token, key, now) -> dict:
         check_aud = self._audience_claim == "aud"
         try:
+            # The time claims are checked below: PyJWT would take a numeric string for a NumericDate.
             claims = jwt.decode(
                 token, key, algorithms=self._algorithms, issuer=self._issuer,
-                audience=self._audience if check_aud else None, leeway=self._leeway,
+                audience=self._audience if check_aud else None,
                 options={"require": ["exp", "iss", "sub"], "verify_aud": check_aud,
+                         "verify_exp": False, "verify_nbf": False, "verify_iat": False,
                          "enforce_minimum_key_length": True},
             )
-        except jwt.ExpiredSignatureError:
-            raise InvalidAppToken("token expired") from None
         except jwt.InvalidIssuerError:
-            raise InvalidAppToken("wrong issuer") from None
+            raise InvalidAppToken("wrong issuer", self._issuer_detail(token)) from None
         except jwt.InvalidAudienceError:
-            raise InvalidAppToken("wrong audience") from None
-        except jwt.ImmatureSignatureError:
-            raise InvalidAppToken("token not valid yet") from None
+            raise InvalidAppToken("wrong audience", self._audience_detail(_unverified_claims(token))) from None
         except jwt.MissingRequiredClaimError as exc:
-            raise InvalidAppToken(f"token has no {exc.claim} claim") from None
+            detail = self._audience_detail(_unverified_claims(token)) if exc.claim == "aud" else None
+            raise InvalidAppToken(f"token has no {exc.claim} claim", detail) from None
         except jwt.InvalidSignatureError:
-            raise InvalidAppToken("bad signature") from None
+            raise InvalidAppToken("bad signature", "the signature does not verify with the IdP key "
+                                  "the token's kid names (a token from another IdP or tenant?)") from None
         except (jwt.PyJWTError, ValueError, TypeError, RecursionError):
             raise InvalidAppToken("malformed or unverifiable token") from None
+        self._check_times(claims, now)
         if not check_aud and claims.get(self._audience_claim) != self._audience:
-            raise InvalidAppToken("wrong audience")
+            raise InvalidAppToken("wrong audience", self._audience_detail(claims))
         if not isinstance(claims.get("sub"), str) or not claims["sub"]:
-            raise InvalidAppToken("token sub must be a non-empty string")
+            raise InvalidAppToken("token sub must be a non-empty string", f"sub in the token is {shown(claims.get('sub'))}")
         return claims
+
+    def _check_times(self, claims, now):
+        """NumericDate (RFC 7519 §2) is a JSON number: no strings, booleans, NaN or huge values."""
+        for name in NUMERIC_DATE_CLAIMS:
+            if name in claims:
+                value = claims[name]
+                if type(value) not in (int, float) or not 0 <= value <= MAX_NUMERIC_DATE:
+                    raise InvalidAppToken(f"token {name} must be a number of seconds (NumericDate)",
+                                          f"{name} in the token is {shown(value)}")
+        if claims["exp"] <= now - self._leeway:
+            raise InvalidAppToken("token expired", _time_detail("exp", claims["exp"], now, self._leeway))
+        for name in ("nbf", "iat"):
+            if name in claims and claims[name] > now + self._leeway:
+                raise InvalidAppToken("token not valid yet", _time_detail(name, claims[name], now, self._leeway))
+
+    def _issuer_detail(self, token) -> str:
+        got = _unverified_claims(token).get("iss")
+        detail = f"iss in the token is {shown(got)} but TOKEN_SERVICE_IDP_ISSUER is {shown(self._issuer)}"
+        if isinstance(got, str):
+            if got.rstrip("/") == self._issuer.rstrip("/"):
+                detail += " (trailing slash)"
+            elif got.lower() == self._issuer.lower():
+                detail += " (letter case)"
+        return detail
+
+    def _audience_detail(self, claims) -> str:
+        name = self._audience_claim
+        setting = f"TOKEN_SERVICE_IDP_AUDIENCE_CLAIM is {shown(name)}"
+        if name not in claims:
+            return (f"the token has no {shown(name)} claim ({setting}); its claims are "
+                    f"{shown(sorted(str(key) for key in claims))}")
+        return f"{name} in the token is {shown(claims[name])} but TOKEN_SERVICE_IDP_AUDIENCE is {shown(self._audience)} ({setting})"
 
     def _remember(self, token, claims, now):
         if len(self._verified) >= VERIFIED_CACHE_ENTRIES:
             del self._verified[next(iter(self._verified))]
         valid_until = min(claims["exp"] + self._leeway, now + self._cache_seconds)
         self._verified[token] = (claims, valid_until)
+
+
+def _unverified_claims(token) -> dict:
+    """The payload of a token whose signature PyJWT already checked (to explain a refusal)."""
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except (jwt.PyJWTError, ValueError, TypeError, RecursionError):
+        return {}
+    return claims if isinstance(claims, dict) else {}
+
+
+def _time_detail(name, value, now, leeway) -> str:
+    when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(value))
+    ago = round(now - value)
+    relation = f"{ago} s ago" if ago >= 0 else f"in {-ago} s"
+    return f"{name} in the token is {when} ({relation}); leeway TOKEN_SERVICE_IDP_LEEWAY_SECONDS is {leeway} s"

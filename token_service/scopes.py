@@ -1,8 +1,8 @@
 """The `paths` claim: checking scope entries, filling in `{sub}`, and narrowing a request.
 
-Scope semantics are the contract's (see ARCHITECTURE.md): an entry starts with "/"; one ending
+Scope semantics are the contract's (docs/reference.md): an entry starts with "/"; one ending
 in "/" is a prefix, otherwise an exact path; `*` matches any run of characters within one
-segment. A request may only narrow the configured default, never widen it.
+segment, and a segment holds at most one `*` (so matching stays linear). A request may only narrow the configured default, never widen it.
 """
 import re
 
@@ -33,6 +33,8 @@ def check_scope(entry: str) -> None:
         segments = segments[:-1]
     if any(segment in ("", ".", "..") for segment in segments):
         raise ScopeError(f"scope {entry[:64]!r} has an empty or dot segment")
+    if any(segment.count("*") > 1 for segment in segments):
+        raise ScopeError(f"scope {entry[:64]!r} has more than one '*' in a segment")
 
 
 def expand(default_paths, sub: str) -> tuple:

@@ -56,6 +56,8 @@ def weak_key_file(tmp_path, **kwargs):
     ({"TOKEN_SERVICE_IDP_ALGORITHMS": "none"}, "TOKEN_SERVICE_IDP_ALGORITHMS: allowed values are"),
     ({"TOKEN_SERVICE_DEFAULT_PATHS": "videos/{sub}/"}, "TOKEN_SERVICE_DEFAULT_PATHS: scope 'videos/sub/' must start"),
     ({"TOKEN_SERVICE_DEFAULT_PATHS": "/videos/../"}, "TOKEN_SERVICE_DEFAULT_PATHS: scope '/videos/../' has an empty"),
+    ({"TOKEN_SERVICE_DEFAULT_PATHS": "/videos/{sub}/*.*"},
+     "TOKEN_SERVICE_DEFAULT_PATHS: scope '/videos/sub/*.*' has more than one '*' in a segment"),
     ({"TOKEN_SERVICE_CORS_ALLOWED_ORIGINS": "https://app.example.com/"},
      "TOKEN_SERVICE_CORS_ALLOWED_ORIGINS: 'https://app.example.com/' is not an origin"),
     ({"TOKEN_SERVICE_COOKIE_SAMESITE": "lax"}, "TOKEN_SERVICE_COOKIE_SAMESITE: one of Strict, Lax, None"),

@@ -9,7 +9,7 @@ from starlette.responses import Response
 from token_service import scopes
 from token_service.auth import app_token_claims
 from token_service.errors import ErrorBody, ServiceError
-from token_service.minting import MAX_SUB_LENGTH
+from token_service.minting import MAX_SUB_LENGTH, TokenTooLarge
 from token_service.routers.json_body import read_json_body
 
 router = APIRouter()
@@ -32,7 +32,8 @@ class TokenResponse(BaseModel):
 
 
 _ERRORS = {
-    400: {"model": ErrorBody, "description": "Malformed body, or paths outside the allowed scope"},
+    400: {"model": ErrorBody, "description": "Malformed body, two Authorization headers, paths outside the "
+                                             "allowed scope, or a token too large for the edge or the cookie"},
     401: {"model": ErrorBody, "description": "Missing or invalid app token (see WWW-Authenticate)"},
     403: {"model": ErrorBody, "description": "The caller's subject cannot be used in a viewing token"},
     413: {"model": ErrorBody, "description": "Body too large"},
@@ -56,21 +57,19 @@ async def mint_token(request: Request, caller: dict = Depends(app_token_claims))
     sub = caller["sub"]
     request.state.log_fields = {"sub": sub[:MAX_SUB_LENGTH]}
     wanted = (await read_json_body(request, TokenRequest)).paths
-    if len(sub) > MAX_SUB_LENGTH:
-        raise ServiceError(403, "access_denied", f"the caller's subject is longer than {MAX_SUB_LENGTH} characters")
-    try:
-        allowed = scopes.expand(state.settings.default_paths, sub)
-    except scopes.ScopeError as exc:
-        raise ServiceError(403, "access_denied", str(exc)) from None
+    allowed = default_scope(state.settings.default_paths, sub)
     try:
         paths = scopes.narrow(wanted, allowed) if wanted is not None else (allowed or None)
     except scopes.ScopeError as exc:
         raise ServiceError(400, "invalid_scope", str(exc)) from None
 
     claims = state.minter.claims(sub, paths)
-    # Signed on the event loop: signing in a worker thread was measured slower (CPU per request
-    # +25-50%, no more throughput): handing the GIL back and forth costs more than it overlaps.
-    token = state.minter.sign(claims)
+    try:
+        # Signed on the event loop: signing in a worker thread was measured slower (CPU per request
+        # +25-50%, no more throughput): handing the GIL back and forth costs more than it overlaps.
+        token = state.minter.sign(claims)
+    except TokenTooLarge as exc:
+        raise ServiceError(400, "invalid_scope", f"{exc}; ask for fewer or shorter paths") from None
     request.state.log_fields = {"sub": sub[:MAX_SUB_LENGTH], "kid": state.keyring.active.kid, "jti": claims["jti"]}
     lifetime = state.minter.lifetime_seconds
     body = json.dumps({"access_token": token, "token_type": "Bearer", "expires_in": lifetime})
@@ -79,6 +78,16 @@ async def mint_token(request: Request, caller: dict = Depends(app_token_claims))
     if state.settings.cookie_mode:
         _set_cookie(response, state.settings, token, lifetime)
     return response
+
+
+def default_scope(default_paths, sub: str) -> tuple:
+    """The caller's default `paths` ({sub} filled in; empty = every path), or a 403 ServiceError."""
+    if len(sub) > MAX_SUB_LENGTH:
+        raise ServiceError(403, "access_denied", f"the caller's subject is longer than {MAX_SUB_LENGTH} characters")
+    try:
+        return scopes.expand(default_paths, sub)
+    except scopes.ScopeError as exc:
+        raise ServiceError(403, "access_denied", str(exc)) from None
 
 
 def _set_cookie(response: Response, settings, token: str, lifetime: int) -> None:
