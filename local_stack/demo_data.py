@@ -4,12 +4,9 @@ import hashlib
 import mimetypes
 import pathlib
 import re
-from urllib.parse import quote
 
 MEDIA_DIR = pathlib.Path(__file__).parent / "media"
 VIDEO_TYPES = {".mp4": "video/mp4", ".webm": "video/webm", ".mov": "video/quicktime"}
-MAX_KEY_BYTES = 1024  # S3's limit
-MAX_URL_PATH_LENGTH = 2048  # the edge refuses longer request paths
 # Characters a file name must not have to make a key every client reaches through the CDN:
 # control characters; '\\' and a raw '+', which the edge refuses (hops read them differently);
 # '%', '?' and '#', which a URL would read as an escape, a query or a fragment.
@@ -100,13 +97,11 @@ def _name_problem(file, obj):
     if not file.is_file():
         return "only files directly inside a member's folder are seeded"
     try:
-        key_bytes = len(obj.key.encode())
+        obj.key.encode()  # a file name (at most 255 bytes) keeps the key well inside S3's 1024
     except UnicodeEncodeError:
         return "the name is not valid UTF-8, which an S3 key must be"
     bad = _BAD_NAME_CHARACTER.search(file.name)
     if bad:
         return (f"the name holds {bad.group()!r}: control characters, '\\', '+', '%', '?' and '#' make "
                 "keys that clients do not reach as written")
-    if key_bytes > MAX_KEY_BYTES or len(quote(obj.path)) > MAX_URL_PATH_LENGTH:
-        return f"the name is too long for an S3 key ({MAX_KEY_BYTES} bytes) or the edge's path limit"
     return None
