@@ -3,6 +3,7 @@
     python -m token_service [--host H] [--port P] [--workers N]
     python -m token_service keys new PATH          writes a new private key PEM, prints its kid
     python -m token_service keys jwks PEM... [--kid KID ...]   prints the public JWKS
+    python -m token_service check-idp [TOKEN]      would POST /token accept this app token? (stdin if no TOKEN)
 """
 import argparse
 import json
@@ -18,6 +19,9 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["keys"]:
         return _keys(argv[1:])
+    if argv[:1] == ["check-idp"]:
+        from token_service import check_idp
+        return check_idp.main(argv[1:])
     return _serve(argv)
 
 
