@@ -155,7 +155,7 @@ def read_fields(body, boundary):
 
 # ------------------------------------------------------------------ checking the policy
 
-def _signature(secret, date, region, policy_b64):
+def policy_signature(secret, date, region, policy_b64):
     key = ("AWS4" + secret).encode()
     for part in (date, region, "s3", "aws4_request"):
         key = hmac.new(key, part.encode(), hashlib.sha256).digest()
@@ -212,7 +212,7 @@ def check_form(fields, bucket, region, secrets_by_key, now):
     secret = secrets_by_key.get(access_key_id)
     if secret is None:
         raise FormError(403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.")
-    if not hmac.compare_digest(_signature(secret, date, region, fields["policy"]),
+    if not hmac.compare_digest(policy_signature(secret, date, region, fields["policy"]),
                                fields["x-amz-signature"].lower()):
         raise FormError(403, "SignatureDoesNotMatch", "The request signature we calculated does not match the "
                                                       "signature you provided.")

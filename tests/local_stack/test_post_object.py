@@ -1,6 +1,7 @@
 """Browser form uploads (presigned POST) through the advertised S3 endpoint, checked as S3 checks
 them: over real HTTP, with forms signed by boto3 as the token service signs them, and hostile ones."""
 import base64
+import datetime
 import hashlib
 import json
 import os
@@ -9,6 +10,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from local_stack.post_object import FormError, policy_signature, check_form
 from tests.local_stack.conftest import raw_exchange
 
 KEY = "videos/alice/form-upload.mp4"
@@ -164,3 +166,65 @@ def test_malformed_bodies_are_a_clear_400(http, stack, signer, reader):
                                    + b"\r\nContent-Type: multipart/form-data; boundary=B\r\n"
                                      b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
     assert chunked.startswith(b"HTTP/1.1 411 ") and closed
+
+
+# ------------------------------------------------------------------ the policy check on its own
+
+NOW = datetime.datetime(2030, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
+SECRETS = {"AKIALOCAL": "local-secret"}
+
+
+def signed_fields(conditions, expiration="2030-01-02T04:00:00Z", **fields):
+    """Form fields (lower-case names) with a policy signed as boto3 signs it."""
+    fields = {"key": KEY, "x-amz-algorithm": "AWS4-HMAC-SHA256",
+              "x-amz-credential": "AKIALOCAL/20300102/us-east-1/s3/aws4_request", "x-amz-date": "20300102T030000Z",
+              **fields}
+    policy = base64.b64encode(json.dumps({"expiration": expiration, "conditions": conditions}).encode()).decode()
+    return {**fields, "policy": policy, "x-amz-signature": policy_signature("local-secret", "20300102", "us-east-1", policy)}
+
+
+AUTH_CONDITIONS = [{"bucket": "b"}, {"x-amz-algorithm": "AWS4-HMAC-SHA256"},
+                   {"x-amz-credential": "AKIALOCAL/20300102/us-east-1/s3/aws4_request"}, {"x-amz-date": "20300102T030000Z"}]
+
+
+def check(conditions, **fields):
+    return check_form(signed_fields(AUTH_CONDITIONS + conditions, **fields), "b", "us-east-1", SECRETS, NOW)
+
+
+def test_policy_conditions_as_s3_reads_them():
+    form = check([["starts-with", "$key", "videos/alice/"], ["eq", "$Content-Type", "video/mp4"],
+                  ["content-length-range", 5, 10]], **{"content-type": "video/mp4"})
+    assert (form.key, form.min_bytes, form.max_bytes, form.headers) == (KEY, 5, 10, {"content-type": "video/mp4"})
+    failing = [[["starts-with", "$key", "videos/bob/"]], [{"key": KEY}, {"bucket": "other"}],
+               [["eq", "$key", KEY], ["eq", "$x-amz-meta-missing", ""]]]
+    for conditions in failing:
+        with pytest.raises(FormError) as refused:
+            check(conditions)
+        assert refused.value.code == "AccessDenied", conditions
+    malformed = [[["content-length-range", "1", 10]], [["content-length-range", 10, 1]], [["starts-with", "key", ""]],
+                 [["in", "$key", KEY]], ["key"], [{"key": KEY, "acl": "x"}], [["eq", "$key", 5]]]
+    for conditions in malformed:
+        with pytest.raises(FormError) as refused:
+            check([{"key": KEY}] + conditions)
+        assert refused.value.code == "InvalidPolicyDocument", conditions
+
+
+def test_a_policy_document_that_is_not_one_is_refused():
+    for document in (b"[]", b'{"conditions": {}}', b'{"expiration": 5, "conditions": []}', b"[" * 100_000):
+        policy = base64.b64encode(document).decode()
+        fields = {**signed_fields([]), "policy": policy,
+                  "x-amz-signature": policy_signature("local-secret", "20300102", "us-east-1", policy)}
+        with pytest.raises(FormError) as refused:
+            check_form(fields, "b", "us-east-1", SECRETS, NOW)
+        assert refused.value.code == "InvalidPolicyDocument", document[:20]
+
+
+def test_the_credential_must_match_the_date_and_region():
+    for credential, date in (("AKIALOCAL/20300102/eu-west-1/s3/aws4_request", "20300102T030000Z"),
+                             ("AKIALOCAL/20300101/us-east-1/s3/aws4_request", "20300102T030000Z"),
+                             ("AKIALOCAL/20300102/us-east-1/iam/aws4_request", "20300102T030000Z")):
+        with pytest.raises(FormError) as refused:
+            check_form(signed_fields(AUTH_CONDITIONS + [{"key": KEY}], **{"x-amz-credential": credential,
+                                                                          "x-amz-date": date}),
+                       "b", "us-east-1", SECRETS, NOW)
+        assert refused.value.status == 400, credential
