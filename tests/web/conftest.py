@@ -8,6 +8,7 @@
   frontend's origin allowed (--allow-origin) and the generated videos in the bucket (--media);
 - `media`: the videos, generated into pytest's cache directory on first use (local_stack.media.long_video).
 """
+import json
 import time
 
 import pytest
@@ -58,14 +59,42 @@ def frontend(third_origin):
 
 
 @pytest.fixture(scope="session")
-def web_stack(tmp_path_factory, media, frontend, third_origin):
+def running_web_stack(tmp_path_factory, media, frontend, third_origin):
     stack = RunningStack(tmp_path_factory.mktemp("web-stack"), extra_args=[
         "--token-lifetime-seconds", str(TOKEN_LIFETIME_SECONDS), "--allow-origin", frontend.origin,
         "--media", str(media["root"])])
     serve_frontend(frontend, stack.info, [third_origin.origin])
     frontend.files["/own"] = (b"{}", "application/json")
-    yield stack.info
+    yield stack
     stack.stop()
+
+
+@pytest.fixture(scope="session")
+def web_stack(running_web_stack):
+    """The stack's stack.json."""
+    return running_web_stack.info
+
+
+@pytest.fixture
+def edge_decisions(running_web_stack):
+    """edge_decisions(uri) -> the edge function's log records for `uri` since the test began (it
+    logs one JSON line per decision; the stack's output has them as `edge | {...}`)."""
+    output = running_web_stack.output_path
+    start = output.stat().st_size
+
+    def decisions(uri, timeout=5):
+        deadline = time.monotonic() + timeout
+        while True:
+            with open(output, "rb") as file:
+                file.seek(start)
+                lines = file.read().decode(errors="replace").splitlines()
+            found = [json.loads(line.split("|", 1)[1]) for line in lines
+                     if line.lstrip().startswith("edge |") and f'"uri": {json.dumps(uri)}' in line]
+            if found or time.monotonic() > deadline:
+                return found
+            time.sleep(0.05)
+
+    return decisions
 
 
 @pytest.fixture(scope="session")
@@ -88,8 +117,8 @@ def wait_until(page, expression, timeout=15):
 @pytest.fixture
 def open_frontend(browser, frontend, web_stack):
     """open_frontend(member) -> a new tab of a new browser profile (first visit: no worker yet)
-    on the test frontend, started with private-media as `member`; open_frontend(member, context)
-    opens another tab in that profile."""
+    on the test frontend, started with private-media as `member` (None: not started);
+    open_frontend(member, context) opens another tab in that profile."""
     contexts = []
 
     def open_page(member, context=None):
@@ -101,7 +130,8 @@ def open_frontend(browser, frontend, web_stack):
         page.on("pageerror", lambda error: page.errors.append(str(error)))
         page.goto(frontend.origin + "/")
         wait_until(page, "window.harness")
-        assert page.evaluate("member => harness.start(member)", member) is True  # controlled, no reload
+        if member is not None:
+            assert page.evaluate("member => harness.start(member)", member) is True  # controlled, no reload
         return page
 
     yield open_page
