@@ -17,8 +17,10 @@ const MAX_MEDIA_ORIGINS = 16;
 const MAX_TOKEN_CHARS = 8192;
 const TOKEN68 = /^[A-Za-z0-9\-._~+/]+=*$/; // RFC 6750 b64token: nothing that could split a header
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
+const MIN_CHUNK_BYTES = 64 * 1024;
+const MEDIA_DESTINATIONS = new Set(["video", "audio"]);
 
-/** clientId -> {token, origins: Set of origins, askingForToken: Promise|null} */
+/** clientId -> {token, origins: Set of origins, chunkBytes, askingForToken: Promise|null} */
 const pages = new Map();
 
 /** The media origins a page asked for, checked; throws an Error saying what is wrong. Each entry
@@ -50,6 +52,15 @@ function parseMediaOrigins(list, ownOrigin) {
   return origins;
 }
 
+/** 0 (ranges go out as the element asked) or the most bytes one open-ended media range may ask for. */
+function checkChunkBytes(value) {
+  if (value === undefined || value === 0) return 0;
+  if (!Number.isSafeInteger(value) || value < MIN_CHUNK_BYTES) {
+    throw new Error(`rangeChunkBytes must be 0 or a whole number of at least ${MIN_CHUNK_BYTES}`);
+  }
+  return value;
+}
+
 function checkToken(token) {
   if (typeof token !== "string" || token.length > MAX_TOKEN_CHARS || !TOKEN68.test(token)) {
     throw new Error("the viewing token is not a bearer token");
@@ -79,9 +90,10 @@ async function handleMessage(clientId, message) {
     case `${PRIVATE_MEDIA}/configure`: {
       const origins = parseMediaOrigins(message.origins, self.location.origin);
       const token = checkToken(message.token);
+      const chunkBytes = checkChunkBytes(message.chunkBytes);
       const page = pages.get(clientId); // updated in place: requests in flight see the new token
-      if (page) Object.assign(page, { token, origins });
-      else pages.set(clientId, { token, origins, askingForToken: null });
+      if (page) Object.assign(page, { token, origins, chunkBytes });
+      else pages.set(clientId, { token, origins, chunkBytes, askingForToken: null });
       return {};
     }
     case `${PRIVATE_MEDIA}/forget`:
@@ -115,12 +127,12 @@ async function fetchWithToken(event, page) {
   const sentToken = page.token;
   let retried = false;
   try {
-    let response = await forward(event.request, sentToken);
+    let response = await forward(event.request, sentToken, page.chunkBytes);
     if (response.status === 401) {
       const token = await freshToken(event.clientId, page, sentToken);
       if (token) {
         response.body?.cancel();
-        response = await forward(event.request, token);
+        response = await forward(event.request, token, page.chunkBytes);
         retried = true;
       }
     }
@@ -141,10 +153,14 @@ async function freshToken(clientId, page, sentToken) {
 
 /** The media request as the page made it, with the token: method and Range kept, CORS without
  * cookies, no HTTP cache (a response for one member's token must never answer another's), and
- * never followed through a redirect (the token would go along). */
-function forward(request, token) {
+ * never followed through a redirect (the token would go along). With chunkBytes, an audio or
+ * video element's open-ended range (`bytes=N-`) asks for chunkBytes from N: the 206 says so in
+ * Content-Range and the element asks for the rest when it needs it. */
+function forward(request, token, chunkBytes) {
   const headers = new Headers();
-  const range = request.headers.get("Range");
+  let range = request.headers.get("Range");
+  const open = chunkBytes && MEDIA_DESTINATIONS.has(request.destination) && /^bytes=(\d{1,15})-$/.exec(range);
+  if (open) range = `bytes=${open[1]}-${Number(open[1]) + chunkBytes - 1}`;
   if (range !== null) headers.set("Range", range);
   headers.set("Authorization", `Bearer ${token}`);
   return fetch(request.url, {
@@ -184,7 +200,7 @@ async function report(event, answer, started, retried) {
   if (!client) return;
   client.postMessage({
     type: `${PRIVATE_MEDIA}/request`, url: event.request.url, method: event.request.method,
-    destination: event.request.destination, range: event.request.headers.get("Range"),
+    destination: event.request.destination, range: event.request.headers.get("Range"), // as the page asked
     ms: Date.now() - started, retried, ...answer,
   });
 }

@@ -19,6 +19,7 @@ export const DEFAULTS = Object.freeze({
   workerTimeoutMs: 10000, // registering, taking control, answering a message
   heartbeatMs: 10000, // keeps the worker (and the token in its memory) alive while the page is open
   refreshFloorMs: 2000, // a 401 soon after a renewal gets the same token, not another renewal
+  rangeChunkBytes: 0, // > 0: a video's open-ended range asks for at most this much (docs/frontend.md)
 });
 
 /** An error with a stable `code`: unsupported, worker, token, stopped, refused, too_large. */
@@ -164,7 +165,8 @@ export class PrivateMedia extends EventTarget {
   }
 
   #configure(token) {
-    return this.#tell({ type: `${PRIVATE_MEDIA}/configure`, origins: this.#options.mediaOrigins, token });
+    return this.#tell({ type: `${PRIVATE_MEDIA}/configure`, origins: this.#options.mediaOrigins, token,
+                        chunkBytes: this.#options.rangeChunkBytes });
   }
 
   #resend() {

@@ -117,11 +117,12 @@ def wait_until(page, expression, timeout=15):
 @pytest.fixture
 def open_frontend(browser, frontend, web_stack):
     """open_frontend(member) -> a new tab of a new browser profile (first visit: no worker yet)
-    on the test frontend, started with private-media as `member` (None: not started);
-    open_frontend(member, context) opens another tab in that profile."""
+    on the test frontend, started with private-media as `member` (None: not started; options go
+    to startPrivateMedia), controlled by the worker without a reload; open_frontend(member,
+    context) opens another tab in that profile."""
     contexts = []
 
-    def open_page(member, context=None):
+    def open_page(member, context=None, **options):
         if context is None:
             context = browser.new_context()
             contexts.append(context)
@@ -131,7 +132,7 @@ def open_frontend(browser, frontend, web_stack):
         page.goto(frontend.origin + "/")
         wait_until(page, "window.harness")
         if member is not None:
-            assert page.evaluate("member => harness.start(member)", member) is True  # controlled, no reload
+            assert page.evaluate("([member, options]) => harness.start(member, options)", [member, options]) is True
         return page
 
     yield open_page

@@ -43,3 +43,20 @@ def test_a_seek_to_90_percent_fetches_a_range_near_the_end(open_frontend, web_st
     start = int(first["range"].removeprefix("bytes=").split("-")[0])
     assert start > 0.8 * size  # a range near the end, not the whole file again
     assert page.evaluate("() => !harness.video.paused && harness.video.error === null")
+
+
+def test_with_range_chunks_a_video_asks_for_the_rest_when_it_needs_it(open_frontend, web_stack, media):
+    """rangeChunkBytes: the element's open-ended range goes out bounded; it plays and seeks on."""
+    chunk = 2 * 1024 * 1024
+    path, size = media["large"]
+    page = open_frontend("alice", rangeChunkBytes=chunk)
+    page.evaluate("url => harness.play(url)", web_stack["cdn_url"] + path)
+    first = page.evaluate("() => harness.requests[0]")
+    assert first["range"] == "bytes=0-" and first["contentRange"] == f"bytes 0-{chunk - 1}/{size}"
+    assert page.evaluate("() => harness.seek(0.9)") < 3000
+    page.wait_for_timeout(1000)
+    requests = page.evaluate("() => harness.requests")
+    assert all(r["status"] == 206 for r in requests)
+    served = [tuple(int(n) for n in r["contentRange"].split()[1].split("/")[0].split("-")) for r in requests]
+    assert all(end - start + 1 <= chunk for start, end in served)
+    assert page.evaluate("() => !harness.video.paused && harness.video.error === null")

@@ -35,22 +35,26 @@ const harness = {
     return json;
   },
 
-  async start(username) {
+  async start(username, { mediaOrigin = config.cdn_url, ...options } = {}) {
     await harness.login(username);
-    harness.media = await startPrivateMedia({ mediaOrigins: [config.cdn_url], getToken: harness.getToken });
+    harness.media = await startPrivateMedia({ mediaOrigins: [mediaOrigin], getToken: harness.getToken, ...options });
     harness.media.addEventListener("request", (e) => harness.requests.push(e.detail));
     harness.media.addEventListener("token", (e) => harness.tokens.push(e.detail));
     harness.media.addEventListener("error", (e) => harness.errors.push(String(e.detail.error)));
     return navigator.serviceWorker.controller !== null;
   },
 
-  /** Set src and play; resolves to the milliseconds from setting src to the "playing" event. */
+  /** Set src and play; resolves to the milliseconds from setting src to the "playing" event
+   * (and keeps the wall-clock time of that event in playingAt). */
   async play(url) {
     const started = performance.now();
-    const playing = once("playing");
+    const playing = once("playing").then(() => {
+      harness.playingAt = Date.now();
+      return performance.now() - started;
+    });
     video.src = url;
-    await Promise.race([Promise.all([video.play(), playing]), failed()]);
-    return performance.now() - started;
+    const [, ms] = await Promise.race([Promise.all([video.play(), playing]), failed()]);
+    return ms;
   },
 
   /** Seek to `fraction` of the duration while playing; resolves to the milliseconds until a frame

@@ -1,4 +1,4 @@
-// The worker's checks on what a page hands it: media origins (exact, no wildcard) and tokens.
+// The worker's checks on what a page hands it: media origins (exact, no wildcard), tokens, chunk size.
 // private-media-sw.js is a classic worker script: it is run here in a context with a stand-in `self`.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -73,5 +73,15 @@ test("tokens: a bearer token, nothing that could split or extend a header", () =
   assert.equal(worker.checkToken(jwt), jwt);
   for (const bad of ["", "a b", "a\r\nX-Evil: 1", "a,b", "a;b", "\u00e9", "a".repeat(8193), null, 7, { toString: () => jwt }]) {
     assert.throws(() => worker.checkToken(bad), /not a bearer token/);
+  }
+});
+
+test("rangeChunkBytes: off (0) or at least 64 KiB, a whole number", () => {
+  assert.equal(worker.checkChunkBytes(undefined), 0);
+  assert.equal(worker.checkChunkBytes(0), 0);
+  assert.equal(worker.checkChunkBytes(65536), 65536);
+  assert.equal(worker.checkChunkBytes(2 * 1024 * 1024), 2097152);
+  for (const bad of [65535, 1, -1, 1.5, NaN, Infinity, "2097152", null, 2 ** 53]) {
+    assert.throws(() => worker.checkChunkBytes(bad), /rangeChunkBytes/, String(bad));
   }
 });
