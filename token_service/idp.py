@@ -145,7 +145,8 @@ class JwksSource:
             if key.algorithm_name in self._algorithms:
                 keys[entry["kid"]] = key
         if not keys:
-            raise ValueError("JWKS document has no usable signing key")
+            raise ValueError(f"JWKS document has no usable signing key (use sig, a kid, an algorithm in "
+                             f"TOKEN_SERVICE_IDP_ALGORITHMS: {', '.join(self._algorithms)})")
         return keys
 
 

@@ -133,3 +133,15 @@ def test_it_uses_the_services_own_verifier():
     from token_service.routers import token
     assert check_idp.AppTokenVerifier is AppTokenVerifier and check_idp.default_scope is token.default_scope
     assert "jwt.decode" not in open(check_idp.__file__).read()
+
+
+def test_a_jwks_without_a_key_for_the_configured_algorithms_is_named(settings, idp):
+    server = JwksServer(idp.jwks())
+    try:
+        result = check_idp({**settings, "idp_jwks_url": server.url, "idp_algorithms": "ES256"},
+                           idp.token(algorithm="RS256"))
+    finally:
+        server.stop()
+    assert result.returncode == 1
+    assert ("JWKS document has no usable signing key (use sig, a kid, an algorithm in "
+            "TOKEN_SERVICE_IDP_ALGORITHMS: ES256)") in result.stdout
