@@ -20,7 +20,9 @@ const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
 const MIN_CHUNK_BYTES = 64 * 1024;
 const MEDIA_DESTINATIONS = new Set(["video", "audio"]);
 
-/** clientId -> {token, origins: Set of origins, chunkBytes, askingForToken: Promise|null} */
+/** clientId -> {session, token, origins: Set of origins, chunkBytes, askingForToken: Promise|null};
+ * session: the page's current startPrivateMedia, so a late stop() of an earlier one in the same
+ * page (React's StrictMode mounts twice) does not wipe the current one's token. */
 const pages = new Map();
 
 /** The media origins a page asked for, checked; throws an Error saying what is wrong. Each entry
@@ -91,13 +93,14 @@ async function handleMessage(clientId, message) {
       const origins = parseMediaOrigins(message.origins, self.location.origin);
       const token = checkToken(message.token);
       const chunkBytes = checkChunkBytes(message.chunkBytes);
+      const session = String(message.session);
       const page = pages.get(clientId); // updated in place: requests in flight see the new token
-      if (page) Object.assign(page, { token, origins, chunkBytes });
-      else pages.set(clientId, { token, origins, chunkBytes, askingForToken: null });
+      if (page) Object.assign(page, { session, token, origins, chunkBytes });
+      else pages.set(clientId, { session, token, origins, chunkBytes, askingForToken: null });
       return {};
     }
     case `${PRIVATE_MEDIA}/forget`:
-      pages.delete(clientId);
+      if (pages.get(clientId)?.session === String(message.session)) pages.delete(clientId);
       return {};
     case `${PRIVATE_MEDIA}/claim`: // a page loaded with shift-reload is not controlled until claimed
       await self.clients.claim();

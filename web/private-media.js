@@ -78,6 +78,7 @@ export async function startPrivateMedia(options) {
  * contentRange, ms, retried, and error when the request failed without an answer). */
 export class PrivateMedia extends EventTarget {
   #options;
+  #session = crypto.randomUUID();
   #token = null;
   #tokenAt = 0;
   #renewals = 0;
@@ -135,7 +136,7 @@ export class PrivateMedia extends EventTarget {
     this.#listeners = [];
     this.#token = null;
     if (navigator.serviceWorker && navigator.serviceWorker.controller) {
-      await this.#tell({ type: `${PRIVATE_MEDIA}/forget` });
+      await this.#tell({ type: `${PRIVATE_MEDIA}/forget`, session: this.#session });
     }
   }
 
@@ -165,8 +166,8 @@ export class PrivateMedia extends EventTarget {
   }
 
   #configure(token) {
-    return this.#tell({ type: `${PRIVATE_MEDIA}/configure`, origins: this.#options.mediaOrigins, token,
-                        chunkBytes: this.#options.rangeChunkBytes });
+    return this.#tell({ type: `${PRIVATE_MEDIA}/configure`, session: this.#session, token,
+                        origins: this.#options.mediaOrigins, chunkBytes: this.#options.rangeChunkBytes });
   }
 
   #resend() {

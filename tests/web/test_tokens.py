@@ -76,3 +76,21 @@ def test_a_missing_file_is_404_locally(open_frontend, web_stack):
     page = open_frontend("alice")
     page.evaluate("url => harness.playError(url)", web_stack["cdn_url"] + "/videos/alice/missing.mp4")
     assert last_request(page)["status"] == 404
+
+
+def test_a_late_stop_of_an_earlier_start_keeps_the_current_one(open_frontend, web_stack):
+    """As React's StrictMode does: start, start again, then the first one's cleanup stops it."""
+    page = open_frontend(None)
+    url = web_stack["cdn_url"] + ALICE_PROFILE
+    statuses = page.evaluate("""async (url) => {
+        await harness.login('alice');
+        const { startPrivateMedia } = await import('/private-media.js');
+        const options = {mediaOrigins: [harness.config.cdn_url], getToken: harness.getToken};
+        const first = await startPrivateMedia(options);
+        const second = await startPrivateMedia(options);
+        await first.stop();
+        const kept = (await fetch(url)).status;
+        await second.stop();
+        return [kept, (await fetch(url)).status];
+    }""", url)
+    assert statuses == [200, 401]
