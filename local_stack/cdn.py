@@ -1,7 +1,9 @@
 """The CloudFront stand-in: `python -m local_stack.cdn CONFIG.json` (started by the runner).
 
 What one request goes through, as on CloudFront with this project's distribution:
-1. methods other than GET, HEAD and OPTIONS are refused (403) before anything runs;
+1. methods other than GET, HEAD and OPTIONS are refused (403) before anything runs, and so are
+   those with a body (CloudFront's answer for an S3 origin); a request target with a raw byte
+   outside printable ASCII is a 400;
 2. the viewer request becomes a CloudFront-shaped viewer-request event, and the handler of the
    built edge package (loaded from the zip, see lambda_runtime) runs on it;
 3. a generated response goes back as it is; a returned request goes to the private bucket
@@ -9,6 +11,7 @@ What one request goes through, as on CloudFront with this project's distribution
    conditional headers passed through and the body streamed back;
 4. the response headers policy's CORS headers are added to what the origin answered.
 Not emulated: caching, geo restriction, edge locations and replicas, TLS, compression.
+Its stdout and stderr write whole lines only: the edge's one JSON line per decision stays parseable.
 """
 import base64
 import html
@@ -200,6 +203,8 @@ def make_server(host, port, distribution, header_timeout=DEFAULT_HEADER_TIMEOUT)
             self.send_header("Content-Length", str(len(body)))
             for name, value in distribution.cors_headers(self.headers.get("Origin")):
                 self.send_header(name, value)
+            if self.close_connection:  # a body left unread: say so, or the client reuses the connection
+                self.send_header("Connection", "close")
             self._common(x_cache)
             self.end_headers()
             if self.command != "HEAD":

@@ -89,7 +89,7 @@ class ProxyHandler(Handler):
         server = self.server
         if not _TARGET.fullmatch(self.path):
             return self._error(400, "InvalidURI", "Couldn't parse the specified URI.")
-        if self.headers.get("Host") not in server.hosts:
+        if len(self.headers.get_all("Host", [])) != 1 or self.headers["Host"] not in server.hosts:
             return self._error(421, "MisdirectedRequest", "This endpoint answers only as "
                                                           + " or ".join(sorted(server.hosts)) + ".")
         segments = path_segments(self.path)

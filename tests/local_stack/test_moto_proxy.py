@@ -90,6 +90,9 @@ def test_raw_non_ascii_target_and_foreign_host_are_refused(stack):
     status, _, _ = ask(stack["s3_endpoint"], "GET", f"/{stack['bucket']}/videos/alice/profile.webm",
                        [("Host", "rebound.example:80")])
     assert status == 421
+    host = stack["s3_endpoint"][len("http://"):].encode()
+    answer, _ = raw_exchange(stack["s3_endpoint"], b"GET / HTTP/1.1\r\nHost: " + host + b"\r\nHost: rebound.example\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 421 ")
 
 
 def test_no_cors_grant_for_a_hostile_origin_or_for_reads(stack, internal):
