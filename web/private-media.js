@@ -13,6 +13,7 @@ const PRIVATE_MEDIA = "private-media";
 
 export const DEFAULTS = Object.freeze({
   serviceWorkerUrl: "/private-media-sw.js",
+  scope: undefined, // the worker's folder (the root for the default URL)
   renewAt: 0.75, // renew when three quarters of the token's lifetime has passed
   retryBaseMs: 1000, // failed renewals are retried after 1 s, 2 s, 4 s, ... (with jitter)
   retryMaxMs: 60000,
@@ -107,8 +108,9 @@ export class PrivateMedia extends EventTarget {
     const container = navigator.serviceWorker;
     this.#listen(container, "message", (event) => this.#onWorkerMessage(event));
     container.startMessages();
-    await this.#withTimeout(container.register(this.#options.serviceWorkerUrl),
-                            `registering ${this.#options.serviceWorkerUrl}`);
+    const { serviceWorkerUrl, scope } = this.#options;
+    await this.#withTimeout(container.register(serviceWorkerUrl, scope ? { scope } : undefined),
+                            `registering ${serviceWorkerUrl}`);
     await this.#controlled();
     await this.refresh();
     // A new worker version (or a worker the browser restarted) starts empty: tell it again.
