@@ -79,7 +79,8 @@ self.addEventListener("activate", (event) => event.waitUntil(self.clients.claim(
 self.addEventListener("message", (event) => {
   const message = event.data;
   const reply = event.ports[0];
-  if (!event.source || !reply || !message || message.type === undefined) return;
+  // Only this library's messages: an app's own worker that imports this one keeps its protocol.
+  if (!event.source || !reply || typeof message?.type !== "string" || !message.type.startsWith(`${PRIVATE_MEDIA}/`)) return;
   event.waitUntil(handleMessage(event.source.id, message).then(
     (answer) => reply.postMessage({ ok: true, ...answer }),
     (error) => reply.postMessage({ ok: false, error: String(error.message || error) }),
