@@ -31,6 +31,7 @@ class Authorizer:
         self._log = log
         self.keys = KeyStore(config, clock, lambda event: log(json.dumps(event)), fetch)
         self.cache = GrantCache(config.token_cache_entries)
+        self.known_headers = {}  # header segment -> kid, filled by tokens.verify
 
     def handle(self, event):
         started = time.perf_counter()
@@ -77,7 +78,7 @@ class Authorizer:
                 record["cache"] = "hit"
             else:
                 record["cache"] = "miss"
-                grant = tokens.verify(token, self.keys, config, now)
+                grant = tokens.verify(token, self.keys, config, now, self.known_headers)
                 self.cache.put(token, grant, now)
             record["kid"], record["sub"] = grant.kid, grant.sub
             if grant.in_scope is not None and not grant.in_scope(path):

@@ -7,8 +7,17 @@ missing or wrong, `load()` returns None and callers use the pure-Python verifier
 `edge.rsa` (which passes the same vectors and hostile suite).
 """
 import ctypes
+import hashlib
+import threading
 
 from edge import rsa
+
+# Control codes with the same values in OpenSSL 1.1.1 and 3.x (openssl/evp.h, openssl/rsa.h).
+_EVP_PKEY_RSA = 6
+_ANY_OPERATION = -1
+_EVP_PKEY_CTRL_MD = 1
+_EVP_PKEY_CTRL_RSA_PADDING = 0x1000 + 1
+_RSA_PKCS1_PADDING = 1
 
 # Known answer (Wycheproof rsa_signature_2048_sha256_test.json, tcId 1: empty message).
 _KAT_N = int(
@@ -63,11 +72,12 @@ class LibCrypto:
 
         self.d2i_PUBKEY = bind("d2i_PUBKEY", p, [p, ctypes.POINTER(ctypes.c_char_p), ctypes.c_long])
         self.EVP_PKEY_free = bind("EVP_PKEY_free", None, [p])
-        self.EVP_MD_CTX_new = bind("EVP_MD_CTX_new", p, [])
-        self.EVP_MD_CTX_free = bind("EVP_MD_CTX_free", None, [p])
-        self.EVP_DigestVerifyInit = bind("EVP_DigestVerifyInit", c_int, [p, p, p, p, p])
-        self.EVP_DigestVerify = bind(
-            "EVP_DigestVerify", c_int, [p, ctypes.c_char_p, c_size, ctypes.c_char_p, c_size])
+        self.EVP_PKEY_CTX_new = bind("EVP_PKEY_CTX_new", p, [p, p])
+        self.EVP_PKEY_CTX_free = bind("EVP_PKEY_CTX_free", None, [p])
+        self.EVP_PKEY_verify_init = bind("EVP_PKEY_verify_init", c_int, [p])
+        self.EVP_PKEY_CTX_ctrl = bind("EVP_PKEY_CTX_ctrl", c_int, [p, c_int, c_int, c_int, c_int, p])
+        self.EVP_PKEY_verify = bind(
+            "EVP_PKEY_verify", c_int, [p, ctypes.c_char_p, c_size, ctypes.c_char_p, c_size])
         self.ERR_clear_error = bind("ERR_clear_error", None, [])
         self.sha256 = bind("EVP_sha256", p, [])()
         if not self.sha256:
@@ -83,21 +93,29 @@ class LibCrypto:
             raise OSError("d2i_PUBKEY refused the key")
         return pkey
 
-    def verify(self, pkey, message, signature):
-        ctx = self.EVP_MD_CTX_new()
+    def verify_context(self, pkey):
+        """An owned EVP_PKEY_CTX set up once to check RSASSA-PKCS1-v1_5 signatures over a
+        SHA-256 digest with `pkey`, or raises OSError."""
+        ctx = self.EVP_PKEY_CTX_new(pkey, None)
         if not ctx:
-            return False
-        try:
-            if self.EVP_DigestVerifyInit(ctx, None, self.sha256, None, pkey) != 1:
-                return False
-            return self.EVP_DigestVerify(ctx, signature, len(signature), message, len(message)) == 1
-        finally:
-            self.EVP_MD_CTX_free(ctx)
+            raise OSError("EVP_PKEY_CTX_new failed")
+        if (self.EVP_PKEY_verify_init(ctx) != 1
+                or self.EVP_PKEY_CTX_ctrl(ctx, _EVP_PKEY_RSA, _ANY_OPERATION, _EVP_PKEY_CTRL_RSA_PADDING,
+                                          _RSA_PKCS1_PADDING, None) <= 0
+                or self.EVP_PKEY_CTX_ctrl(ctx, _ANY_OPERATION, _ANY_OPERATION, _EVP_PKEY_CTRL_MD, 0,
+                                          self.sha256) <= 0):
+            self.EVP_PKEY_CTX_free(ctx)
             self.ERR_clear_error()
+            raise OSError("cannot set up RS256 verification")
+        return ctx
 
 
 class OpenSSLVerifier:
-    """RS256 verifier for one key; same checks on length and range as the pure verifier."""
+    """RS256 verifier for one key; same checks on length and range as the pure verifier.
+
+    The digest is hashlib's; OpenSSL then does one EVP_PKEY_verify on a context set up when the
+    key is loaded, rather than building and freeing a digest context for every token.
+    """
 
     def __init__(self, libcrypto, n, e):
         self.public_key = (n, e)
@@ -105,13 +123,23 @@ class OpenSSLVerifier:
         self._n = n
         self._k = (n.bit_length() + 7) // 8
         self._pkey = libcrypto.public_key(n, e)
+        self._ctx = libcrypto.verify_context(self._pkey)
+        self._lock = threading.Lock()  # one context, so one verification at a time
 
     def __call__(self, message, signature):
         if len(signature) != self._k or int.from_bytes(signature, "big") >= self._n:
             return False
-        return self._lib.verify(self._pkey, message, signature)
+        digest = hashlib.sha256(message).digest()
+        with self._lock:
+            ok = self._lib.EVP_PKEY_verify(self._ctx, signature, self._k, digest, len(digest)) == 1
+        if not ok:
+            self._lib.ERR_clear_error()  # a refused signature leaves errors on this thread's queue
+        return ok
 
     def __del__(self):
+        ctx, self._ctx = getattr(self, "_ctx", None), None
+        if ctx:
+            self._lib.EVP_PKEY_CTX_free(ctx)
         pkey, self._pkey = getattr(self, "_pkey", None), None
         if pkey:
             self._lib.EVP_PKEY_free(pkey)

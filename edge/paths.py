@@ -15,6 +15,7 @@ MAX_SCOPE_ENTRIES = 64
 _ESCAPES_OK = re.compile(r"(?:[^%]|%[0-9A-Fa-f]{2})*")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\\]")  # and backslashes, which some hops read as '/' 
 _RAW_AMBIGUOUS = re.compile(r"[\x00-\x20\x7f\\+]")  # before decoding: '+' and '\' read differently
+_AMBIGUOUS_SEGMENTS = frozenset(("", ".", ".."))
 
 
 def _segments_clean(path):
@@ -22,7 +23,7 @@ def _segments_clean(path):
     segments = path[1:].split("/")
     if segments[-1] == "":
         segments.pop()
-    return all(s not in ("", ".", "..") for s in segments)
+    return _AMBIGUOUS_SEGMENTS.isdisjoint(segments)
 
 
 def object_path(uri):

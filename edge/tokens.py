@@ -9,6 +9,7 @@ from edge.errors import InvalidToken
 # Headers that would let the token choose its own key or extensions: never honoured.
 _FORBIDDEN_HEADERS = ("jku", "jwk", "x5u", "x5c", "crit", "b64", "zip", "enc")
 _MAX_NUMERIC_DATE = 2**40  # year ~36812: anything later is nonsense, not a date
+MAX_KNOWN_HEADERS = 32  # as many as keys in a JWKS: one header per signing key in practice
 
 
 class Grant:
@@ -38,13 +39,18 @@ def _object(data, what):
         raise InvalidToken("malformed", f"{what} is not a JSON object") from None
 
 
-def read_header(token, max_bytes):
-    """(kid, signing_input, signature, payload bytes) from a compact JWS; the header checked strictly."""
+def split(token, max_bytes):
+    """The three segments of a compact JWS, still encoded."""
     if len(token) > max_bytes:
         raise InvalidToken("oversize", "token too large")
-    if token.count(".") != 2:
+    segments = token.split(".")
+    if len(segments) != 3:
         raise InvalidToken("malformed", "token must have three segments")
-    header_b64, payload_b64, signature_b64 = token.split(".")
+    return segments
+
+
+def read_header(header_b64):
+    """The kid named by a header segment, checked strictly."""
     header = _object(_segment(header_b64, "header"), "header")
     if header.get("alg") != "RS256":
         raise InvalidToken("bad_alg", "alg must be RS256")
@@ -56,9 +62,7 @@ def read_header(token, max_bytes):
     kid = header.get("kid")
     if type(kid) is not str or not 1 <= len(kid) <= 256:
         raise InvalidToken("bad_kid", "kid must be a string naming a known key")
-    payload = _segment(payload_b64, "payload")  # decoded, but parsed only once the signature holds
-    signature = _segment(signature_b64, "signature")
-    return kid, f"{header_b64}.{payload_b64}".encode("ascii"), signature, payload
+    return kid
 
 
 def _numeric_date(claims, name):
@@ -78,7 +82,7 @@ def check_claims(claims, kid, verifier, config, now):
     sub = claims.get("sub")
     if type(sub) is not str or not 1 <= len(sub) <= 256:
         raise InvalidToken("bad_sub", "'sub' must be a non-empty string")
-    exp, iat, nbf = (_numeric_date(claims, name) for name in ("exp", "iat", "nbf"))
+    exp, iat, nbf = _numeric_date(claims, "exp"), _numeric_date(claims, "iat"), _numeric_date(claims, "nbf")
     leeway = config.leeway_seconds
     if now >= exp + leeway:
         raise InvalidToken("expired", "token expired")
@@ -99,10 +103,19 @@ def check_claims(claims, kid, verifier, config, now):
     return Grant(sub, kid, verifier, exp + leeway, in_scope)
 
 
-def verify(token, keys, config, now):
-    """A Grant for a token that passes every check; InvalidToken (or Unavailable) otherwise."""
-    kid, signing_input, signature, payload = read_header(token, config.max_token_bytes)
+def verify(token, keys, config, now, known_headers):
+    """A Grant for a token that passes every check; InvalidToken (or Unavailable) otherwise.
+
+    `known_headers` maps header segments already seen on a validly signed token to their kid:
+    every token signed with one key carries the same header, so it is parsed once, not per token.
+    """
+    header_b64, payload_b64, signature_b64 = split(token, config.max_token_bytes)
+    kid = known_headers.get(header_b64) or read_header(header_b64)
+    payload = _segment(payload_b64, "payload")  # decoded, but parsed only once the signature holds
+    signature = _segment(signature_b64, "signature")
     verifier = keys.verifier(kid, now)
-    if not verifier(signing_input, signature):
+    if not verifier(f"{header_b64}.{payload_b64}".encode("ascii"), signature):
         raise InvalidToken("bad_signature", "signature does not verify")
+    if len(known_headers) < MAX_KNOWN_HEADERS:
+        known_headers[header_b64] = kid
     return check_claims(_object(payload, "payload"), kid, verifier, config, now)

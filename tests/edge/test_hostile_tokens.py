@@ -7,6 +7,7 @@ import json
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from edge.tokens import MAX_KNOWN_HEADERS
 from tests.cf import bearer, viewer_request
 from tests.edge.conftest import NOW, b64url, claims, encode_json, status
 
@@ -276,3 +277,33 @@ def test_the_token_is_never_logged(authorizer, tokens):
     for token in (good, bad):
         for segment in token.split("."):
             assert segment not in text
+
+
+def test_header_memo_takes_only_headers_of_validly_signed_tokens(authorizer, tokens, other_key):
+    header = encode_json({"alg": "RS256", "typ": "JWT", "kid": "k1", "note": "new"})
+    deny(authorizer, tokens.raw(header, encode_json(claims()), key=other_key))
+    assert reason(authorizer) == "bad_signature"
+    assert header not in authorizer.known_headers
+    result = authorizer.handle(viewer_request(headers=bearer(tokens.raw(header, encode_json(claims())))))
+    assert status(result) == "forward"
+    assert authorizer.known_headers == {header: "k1"}
+
+
+def test_a_known_header_excuses_nothing_else(authorizer, tokens):
+    good = tokens.make()
+    assert status(authorizer.handle(viewer_request(headers=bearer(good)))) == "forward"
+    head, _, signature = good.split(".")
+    assert head in authorizer.known_headers
+    deny(authorizer, f"{head}.{encode_json(claims(sub='admin'))}.{signature}")
+    assert reason(authorizer) == "bad_signature"
+    deny(authorizer, tokens.make(exp=NOW - 100, iat=NOW - 400, nbf=NOW - 400))
+    assert reason(authorizer) == "expired"
+    deny(authorizer, f"{head}.{encode_json(claims())}")
+    assert reason(authorizer) == "malformed"
+
+
+def test_header_memo_is_bounded(authorizer, tokens):
+    for n in range(MAX_KNOWN_HEADERS + 5):
+        token = tokens.make(headers={"n": n}, jti=str(n))
+        assert status(authorizer.handle(viewer_request(headers=bearer(token)))) == "forward"
+    assert len(authorizer.known_headers) == MAX_KNOWN_HEADERS

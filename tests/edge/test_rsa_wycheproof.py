@@ -44,6 +44,15 @@ def test_openssl(n, e, msg, sig, valid):
     assert verifier(msg, sig) is valid
 
 
+def test_openssl_verifier_reused_across_all_vectors_in_both_orders():
+    """One verifier keeps one OpenSSL context for its key: no answer may depend on the ones before."""
+    verifiers = {}
+    for case in CASES + CASES[::-1]:
+        n, e, msg, sig, valid = case.values
+        verifier = verifiers.setdefault((n, e), openssl.make_verifier(LIBCRYPTO, n, e))
+        assert verifier(msg, sig) is valid, case.id
+
+
 @pytest.mark.parametrize("n,e,msg,sig", [
     (0, 65537, b"", b""),
     (-5, 65537, b"", b"\x00"),
