@@ -207,8 +207,3 @@ class ProxyHandler(Handler):
         self.send_body(status, post_object.FormError(status, code, message).xml(), "application/xml",
                        list(headers) + [("Connection", "close")])
 
-
-def make_server(host, port, moto_socket, bucket, region, upload_origins, header_timeout):
-    server = MotoProxy(host, port, moto_socket, bucket, region, upload_origins)
-    server.header_timeout = header_timeout
-    return server

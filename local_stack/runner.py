@@ -140,8 +140,8 @@ class Stack:
         # the demo page may be opened as 127.0.0.1 or localhost: both are origins of the demo
         self.demo_origins = [self.url["demo"], f"http://localhost:{self.ports['demo']}"]
         # every browser-facing part grants CORS to these, and to no one else
-        self.allowed_origins = self.demo_origins + [o for o in dict.fromkeys(o.allow_origin)
-                                                    if o not in self.demo_origins]
+        self.allowed_origins = self.demo_origins + [origin for origin in dict.fromkeys(o.allow_origin)
+                                                    if origin not in self.demo_origins]
         (self.state / "logs").mkdir(parents=True, exist_ok=True)
         self._remove_state_files()
 
@@ -150,8 +150,8 @@ class Stack:
                            {"INITIAL_NO_AUTH_ACTION_COUNT": str(aws_resources.BOOTSTRAP_CALLS),
                             "MOTO_DISABLE_GLOBAL_CORS": "true"},
                            log_path=self.state / "logs" / "moto.log")
-        self.proxy = moto_proxy.make_server(ports.HOST, self.ports["moto"], self.moto_socket, BUCKET,
-                                            aws_resources.REGION, self.allowed_origins, o.header_timeout_seconds)
+        self.proxy = moto_proxy.MotoProxy(ports.HOST, self.ports["moto"], self.moto_socket, BUCKET,
+                                          aws_resources.REGION, self.allowed_origins)
         self._serve(self.proxy, "moto-proxy")
         # while moto starts: the signing key, the IdP, the demo site
         signing_key = keys.new_private_key()
