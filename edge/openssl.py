@@ -111,7 +111,8 @@ class LibCrypto:
 
 
 class OpenSSLVerifier:
-    """RS256 verifier for one key; same checks on length and range as the pure verifier.
+    """RS256 verifier for one key. OpenSSL refuses a signature not below the modulus itself
+    (RSA_R_DATA_TOO_LARGE_FOR_MODULUS); the length is checked here, as the pure verifier does.
 
     The digest is hashlib's; OpenSSL then does one EVP_PKEY_verify on a context set up when the
     key is loaded, rather than building and freeing a digest context for every token.
@@ -120,14 +121,13 @@ class OpenSSLVerifier:
     def __init__(self, libcrypto, n, e):
         self.public_key = (n, e)
         self._lib = libcrypto
-        self._n = n
         self._k = (n.bit_length() + 7) // 8
         self._pkey = libcrypto.public_key(n, e)
         self._ctx = libcrypto.verify_context(self._pkey)
         self._lock = threading.Lock()  # one context, so one verification at a time
 
     def __call__(self, message, signature):
-        if len(signature) != self._k or int.from_bytes(signature, "big") >= self._n:
+        if len(signature) != self._k:
             return False
         digest = hashlib.sha256(message).digest()
         with self._lock:
@@ -153,7 +153,9 @@ def load():
         libcrypto = LibCrypto(ctypes.CDLL(_ssl.__file__))
         check = OpenSSLVerifier(libcrypto, _KAT_N, 65537)
         tampered = _KAT_SIG[:-1] + bytes([_KAT_SIG[-1] ^ 1])
-        if check(b"", _KAT_SIG) is True and check(b"", tampered) is False and check(b"x", _KAT_SIG) is False:
+        modulus = _KAT_N.to_bytes(len(_KAT_SIG), "big")  # not below the modulus: OpenSSL must refuse it
+        if (check(b"", _KAT_SIG) is True and check(b"", tampered) is False and check(b"x", _KAT_SIG) is False
+                and check(b"", modulus) is False):
             return libcrypto
     except Exception:
         pass

@@ -46,11 +46,13 @@ _decoder = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_int=_bounded
 
 
 def json_object(data: bytes) -> dict:
-    """A JSON object from strict UTF-8; duplicate names, NaN/Infinity and huge integers refused."""
+    """A JSON object from strict UTF-8 with nothing before or after it (not even whitespace);
+    duplicate names, NaN/Infinity and huge integers refused."""
     try:
-        obj = _decoder.decode(data.decode("utf-8"))
+        text = data.decode("utf-8")
+        obj, end = _decoder.raw_decode(text)
     except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise ValueError("not a JSON object") from None
-    if type(obj) is not dict:
+    if end != len(text) or type(obj) is not dict:
         raise ValueError("not a JSON object")
     return obj

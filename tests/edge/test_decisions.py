@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from edge.authorizer import log_line
 from tests.cf import bearer, viewer_request
 from tests.edge.conftest import NOW, header, status
 
@@ -145,6 +146,20 @@ def test_one_json_log_line_per_decision(authorizer, tokens):
     assert allow["sub"] == "member-7" and allow["uri"] == "/videos/u42/profile.mp4"
     assert allow["cache"] == "miss" and isinstance(allow["us"], int) and allow["us"] > 0
     assert deny == {**deny, "outcome": "deny", "status": 401, "reason": "no_token", "uri": "/x/y.mp4"}
+
+
+@pytest.mark.parametrize("record", [
+    {"outcome": "allow", "status": None, "reason": "ok", "kid": "k1", "sub": "u42", "uri": "/a.mp4", "cache": "hit",
+     "us": 12},
+    {"outcome": "deny", "status": 401, "reason": "bad_kid", "kid": None, "sub": None, "uri": None, "cache": None,
+     "us": 0},
+    {"outcome": "allow", "status": None, "reason": "ok", "kid": 'k"\\\n\u2028', "sub": "é\x00\x7f\ud800",
+     "uri": "/</script>\t.mp4", "cache": "miss", "us": 10**6},
+    {"outcome": "deny", "status": 503, "reason": "internal_error", "kid": None, "sub": None, "uri": "/a",
+     "cache": None, "error": "ZeroDivisionError", "us": 3},
+])
+def test_log_line_is_what_json_dumps_writes(record):
+    assert log_line(record) == json.dumps(record)
 
 
 @pytest.mark.parametrize("event", [{}, {"Records": []}, {"Records": [{"cf": {}}]}, None, "x",

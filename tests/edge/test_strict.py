@@ -1,5 +1,6 @@
 """Strict base64url: exactly the canonical spellings decode, compared with the obvious definition."""
 import base64
+import json
 import random
 
 import pytest
@@ -50,3 +51,16 @@ def test_every_encoding_round_trips(data):
 def test_non_canonical_and_non_base64url_refused(segment):
     with pytest.raises(ValueError):
         strict.b64url_decode(segment)
+
+
+@pytest.mark.parametrize("text", [b'{"a": 1}', b'{"a":{"b":[1,"x",null,true]}}', b"{}"])
+def test_json_objects(text):
+    assert strict.json_object(text) == json.loads(text)
+
+
+@pytest.mark.parametrize("text", [b' {"a": 1}', b'{"a": 1} ', b'{"a": 1}\n', b'{"a": 1}{}', b'{"a": 1}x', b"[1]", b'"a"',
+                                  b'{"a": 1, "a": 2}', b'{"a": NaN}', b'{"a": Infinity}', b'{"a": 1' + b"0" * 25 + b"}",
+                                  b'{"a": "\xff"}', b""])
+def test_json_refused(text):
+    with pytest.raises(ValueError):
+        strict.json_object(text)
