@@ -77,9 +77,10 @@ async function logIn(event) {
 }
 
 async function logOut() {
-  if (state.media) await state.media.stop();
-  Object.assign(state, { appToken: null, token: null, claims: null, media: null });
   ["logout", "play", "renew", "try-tampered", "try-other"].forEach((id) => ($(id).disabled = true));
+  const media = state.media;
+  Object.assign(state, { appToken: null, token: null, claims: null, media: null });
+  if (media) await media.stop(); // the service worker forgets this tab's token
   $("try-logged-out").disabled = false;
   setStatus($("login-status"), "Logged out.");
   setStatus($("token-status"), "No viewing token. The service worker forgot this tab's token.");

@@ -97,7 +97,7 @@ def test_another_members_file_shows_the_403(page):
 def test_logged_out_shows_the_401(page):
     page.click("#logout")
     assert page.is_disabled("#play")
-    assert "forgot this tab's token" in page.text_content("#token-status")
+    wait_until(page, "document.querySelector('#token-status').textContent.includes(\"forgot this tab's token\")")
     page.click("#try-logged-out")
     wait_until(page, "document.querySelector('#result-status').textContent.startsWith('401')")
     assert "token" in page.text_content("#result-detail")

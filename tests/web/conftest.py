@@ -97,7 +97,7 @@ def edge_decisions(running_web_stack):
     return decisions
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # per module, as tests/local_stack's: one sync Playwright at a time
 def browser():
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
