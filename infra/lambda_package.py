@@ -4,21 +4,41 @@
 Python whatever machine runs `pulumi up`. Versions are pinned to the ones installed in this
 virtualenv, the ones the tests ran against. The zip is cached under a hash of every input, so a
 repeated `pulumi up` or test run reuses it, and the same inputs give the same bytes.
+
+Every module's bytecode ships too (`__pycache__/*.cpython-313.pyc`), compiled by a python3.13 found
+on this machine (PATH, then pyenv): Lambda's /var/task is read-only, so without it Python compiles
+FastAPI, pydantic and the rest again on every cold start (docs/design.md, "Token service on
+Lambda", has the figures). As for the edge zip (edge/package.py), the pycs are unchecked-hash
+(PEP 552: no mtime, so builds are deterministic, and the source is not read at import). Without
+that interpreter the builder says so in one line and ships source only, which works, slower.
 """
 import hashlib
 import importlib.metadata
 import json
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 import tempfile
 import zipfile
 
+from edge.package import cache_tag, find_interpreter
+
 LAMBDA_PYTHON = "3.13"
 # Lambda's python3.13 runs on Amazon Linux 2023 (glibc 2.34); accept any wheel built for that or older.
 PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_28_x86_64", "manylinux_2_34_x86_64")
 _EPOCH = (1980, 1, 1, 0, 0, 0)
+
+# Run by the target interpreter, isolated (-I) so this environment cannot change the bytes. One
+# process, sorted order (compile_dir sorts): marshal's output can depend on what was compiled before.
+_COMPILE = r"""
+import compileall, py_compile, sys
+root = sys.argv[1]
+ok = compileall.compile_dir(root, stripdir=root, quiet=1, workers=1, optimize=0,
+                            invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+sys.exit(0 if ok else 1)
+"""
 
 
 class PackageBuildError(RuntimeError):
@@ -42,7 +62,10 @@ def build_python_package(name: str, requirements: list, sources: dict, build_dir
     Returns the cached zip when one was built from the same inputs.
     """
     constraints = installed_constraints()
-    digest = _inputs_digest(requirements, constraints, sources)
+    runtime = f"python{LAMBDA_PYTHON}"
+    python = find_interpreter(runtime)
+    bytecode = cache_tag(runtime) if python else None
+    digest = _inputs_digest(requirements, constraints, sources, bytecode)
     out_path = build_dir / f"{name}-{digest}.zip"
     if out_path.exists():
         return out_path
@@ -52,17 +75,24 @@ def build_python_package(name: str, requirements: list, sources: dict, build_dir
         constraints_file = pathlib.Path(tmp, "constraints.txt")
         constraints_file.write_text("\n".join(constraints) + "\n")
         _pip_install(requirements, constraints_file, site)
+        for arcname, path in sources.items():
+            (site / arcname).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, site / arcname)
+        if python:
+            _compile(python, site)
+        else:
+            print(f"lambda_package: no {runtime} on this machine (PATH or pyenv): {name} ships without bytecode, "
+                  f"so every cold start compiles its modules again", file=sys.stderr)
         files = {path.relative_to(site).as_posix(): path for path in _walk(site)}
-        files.update({arcname: pathlib.Path(path) for arcname, path in sources.items()})
         partial = pathlib.Path(tmp, "package.zip")
         _write_zip(partial, files)
         os.replace(partial, out_path)  # atomic: a concurrent build sees no half-written zip
     return out_path
 
 
-def _inputs_digest(requirements, constraints, sources) -> str:
+def _inputs_digest(requirements, constraints, sources, bytecode) -> str:
     h = hashlib.sha256()
-    h.update(json.dumps([requirements, constraints, LAMBDA_PYTHON, PLATFORMS]).encode())
+    h.update(json.dumps([requirements, constraints, LAMBDA_PYTHON, PLATFORMS, bytecode]).encode())
     for arcname in sorted(sources):
         h.update(arcname.encode() + b"\0" + pathlib.Path(sources[arcname]).read_bytes() + b"\0")
     return h.hexdigest()[:16]
@@ -81,14 +111,18 @@ def _pip_install(requirements, constraints_file, target):
                                 f"(python {LAMBDA_PYTHON}, {PLATFORMS[0]}):\n{result.stderr.strip()}")
 
 
+def _compile(python, root: pathlib.Path) -> None:
+    result = subprocess.run([python, "-I", "-c", _COMPILE, str(root)], capture_output=True, text=True, timeout=600)
+    if result.returncode != 0:
+        raise PackageBuildError(f"{python} could not compile the package:\n{(result.stdout + result.stderr).strip()}")
+
+
 def _walk(root: pathlib.Path):
     for directory, dirnames, filenames in os.walk(root):
-        # pip's console scripts (bin/) and bytecode are useless in the function.
-        skipped = {"__pycache__", "bin"} if pathlib.Path(directory) == root else {"__pycache__"}
-        dirnames[:] = sorted(d for d in dirnames if d not in skipped)
+        # pip's console scripts (bin/) are useless in the function (pip wrote no bytecode: --no-compile).
+        dirnames[:] = sorted(d for d in dirnames if not (d == "bin" and pathlib.Path(directory) == root))
         for filename in sorted(filenames):
-            if not filename.endswith(".pyc"):
-                yield pathlib.Path(directory, filename)
+            yield pathlib.Path(directory, filename)
 
 
 def _write_zip(path, files: dict) -> None:

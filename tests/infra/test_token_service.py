@@ -2,6 +2,7 @@
 import importlib.util
 import json
 import os
+import subprocess
 import time
 import zipfile
 
@@ -9,15 +10,19 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
 
+from edge.package import find_interpreter
 from infra import lambda_package
 from infra.token_service import build_token_service_package
 from tests.infra.harness import ACCOUNT, REPO, STACK_REGION, rsa_key_pems, run_program
+from tests.token_service.lambda_events import function_url_event
 from token_service.keys import thumbprint
 from token_service.settings import Settings as TokenServiceSettings
 
 PREFIX = "/edge-private-media/test"
 KEY_PARAMETERS = [f"{PREFIX}/signing-keys/2025-01", f"{PREFIX}/signing-keys/2025-02"]
 FUNCTION_NAME = "edge-private-media-test-token-service"
+PYTHON_3_13 = find_interpreter("python3.13")
+needs_python_3_13 = pytest.mark.skipif(PYTHON_3_13 is None, reason="no python3.13 on this machine")
 
 
 @pytest.fixture(scope="module")
@@ -211,8 +216,63 @@ def test_package_holds_the_service_and_linux_python_3_13_wheels(package_path):
     native = [name for name in names if name.endswith(".so")]
     assert any(name.startswith("cryptography/hazmat/bindings/") for name in native)
     assert any(name.startswith("pydantic_core/") and "cpython-313-x86_64-linux-gnu" in name for name in native)
-    assert not any("__pycache__" in name or name.endswith(".pyc") or name.startswith("bin/") for name in names)
+    assert not any(name.startswith("bin/") for name in names)
     assert not any(name.startswith(("boto3/", "botocore/")) for name in names)  # the runtime ships them
+
+
+@needs_python_3_13
+def test_package_ships_unchecked_hash_bytecode_of_python_3_13_for_every_module(package_path):
+    """Lambda's /var/task is read-only: without these, every cold start compiles every module."""
+    magic = subprocess.run([PYTHON_3_13, "-I", "-c", "import importlib.util, sys; "
+                            "sys.stdout.write(importlib.util.MAGIC_NUMBER.hex())"],
+                           capture_output=True, text=True, check=True).stdout
+    with zipfile.ZipFile(package_path) as package:
+        names = set(package.namelist())
+        sources = [name for name in names if name.endswith(".py")]
+        assert len(sources) > 100
+        for source in sources:
+            folder, _, filename = source.rpartition("/")
+            pyc = f"{folder}/__pycache__/{filename[:-3]}.cpython-313.pyc".lstrip("/")
+            assert pyc in names, pyc
+            header = package.read(pyc)[:8]
+            # PEP 552 flags 0b01: hash-based, not checked against the source (no mtime in the bytes).
+            assert header[:4].hex() == magic and int.from_bytes(header[4:8], "little") == 1, pyc
+
+
+@needs_python_3_13
+def test_packaged_function_runs_read_only_on_python_3_13_from_bytecode_alone(package_path, tmp_path):
+    """The zip as Lambda lays it out, run by python3.13 with its own manylinux wheels: read-only, and
+    with every .py replaced by code that fails, so a module loaded from source would show."""
+    task = tmp_path / "task"
+    with zipfile.ZipFile(package_path) as package:
+        package.extractall(task)
+    for source in task.rglob("*.py"):
+        source.write_text("raise ImportError('loaded from source, not from its bytecode')\n")
+    signing_pem, signing_public = rsa_key_pems("lambda-entry-signing", 2048)
+    _, idp_public = rsa_key_pems("lambda-entry-idp", 2048)
+    (tmp_path / "signing.pem").write_text(signing_pem)
+    (tmp_path / "idp.pem").write_text(idp_public)
+    env = {"PATH": os.environ["PATH"], **{f"TOKEN_SERVICE_{name}": value for name, value in {
+        "ISSUER": "https://tokens.example.com", "AUDIENCE": "https://media.example.com",
+        "IDP_ISSUER": "https://idp.example.com/", "IDP_AUDIENCE": "app-api", "DOCS_ENABLED": "false",
+        "SIGNING_KEY_FILE": str(tmp_path / "signing.pem"), "IDP_PUBLIC_KEY_FILE": str(tmp_path / "idp.pem"),
+    }.items()}}
+    script = ("import json, sys; sys.path.insert(0, sys.argv[1]); "
+              "from token_service_lambda.handler import handler; "
+              "print(json.dumps(handler(json.loads(sys.argv[2]), None)))")
+    subprocess.run(["chmod", "-R", "a-w", str(task)], check=True)
+    try:
+        # -B as well: chmod does not stop root, and /var/task stops everyone.
+        result = subprocess.run([PYTHON_3_13, "-B", "-I", "-c", script, str(task),
+                                 json.dumps(function_url_event("GET", "/.well-known/jwks.json"))],
+                                cwd=task, env=env, capture_output=True, text=True, timeout=120)
+    finally:
+        subprocess.run(["chmod", "-R", "u+w", str(task)], check=True)
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout.splitlines()[-1])
+    assert answer["statusCode"] == 200
+    assert [k["kid"] for k in json.loads(answer["body"])["keys"]] == [
+        thumbprint(load_pem_public_key(signing_public.encode()))]
 
 
 def test_package_fits_a_direct_upload(package_path):
@@ -220,10 +280,11 @@ def test_package_fits_a_direct_upload(package_path):
 
 
 def test_package_is_cached_by_its_inputs(package_path, monkeypatch):
-    def no_pip(*args, **kwargs):
+    def no_build(*args, **kwargs):
         raise AssertionError("rebuilt although nothing changed")
 
-    monkeypatch.setattr(lambda_package.subprocess, "run", no_pip)
+    monkeypatch.setattr(lambda_package, "_pip_install", no_build)
+    monkeypatch.setattr(lambda_package, "_compile", no_build)
     assert str(build_token_service_package(REPO / "build" / "pulumi")) == package_path
 
 
@@ -242,29 +303,28 @@ def test_builds_are_deterministic_and_keyed_on_sources(tmp_path):
     assert changed != first
     with zipfile.ZipFile(changed) as package:
         assert package.read("app.py") == b"print('two')\n"
+        assert ("__pycache__/app.cpython-313.pyc" in package.namelist()) == (PYTHON_3_13 is not None)
+
+
+def test_without_python_3_13_the_package_is_source_only_and_says_so(tmp_path, monkeypatch, capsys):
+    source = tmp_path / "app.py"
+    source.write_text("print('one')\n")
+    monkeypatch.setattr(lambda_package, "find_interpreter", lambda runtime: None)
+    package = lambda_package.build_python_package("t", ["mangum==0.22.0"], {"app.py": source}, tmp_path / "build")
+    with zipfile.ZipFile(package) as archive:
+        names = archive.namelist()
+    assert "app.py" in names and not any(name.endswith(".pyc") for name in names)
+    assert "no python3.13 on this machine" in capsys.readouterr().err
+    monkeypatch.undo()
+    if PYTHON_3_13:  # the compiled zip is another input, not the cached source-only one
+        compiled = lambda_package.build_python_package("t", ["mangum==0.22.0"], {"app.py": source}, tmp_path / "build")
+        assert compiled != package
 
 
 def test_unbuildable_requirements_are_a_clear_error(tmp_path):
     with pytest.raises(lambda_package.PackageBuildError, match="pip could not install mangum<0"):
         lambda_package.build_python_package("t", ["mangum<0"], {}, tmp_path)  # no release can match
     assert not list(tmp_path.glob("*.zip"))
-
-
-def _function_url_event(method, path, headers=None, body=None):
-    """A Lambda function URL event (payload format 2.0)."""
-    return {
-        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": "",
-        "headers": {"host": "abcdefghij.lambda-url.eu-west-1.on.aws", "x-forwarded-proto": "https",
-                    "x-forwarded-port": "443", "x-forwarded-for": "203.0.113.7", **(headers or {})},
-        "requestContext": {
-            "accountId": "anonymous", "apiId": "abcdefghij", "domainName": "abcdefghij.lambda-url.eu-west-1.on.aws",
-            "domainPrefix": "abcdefghij", "requestId": "r1", "routeKey": "$default", "stage": "$default",
-            "time": "01/Jan/2025:00:00:00 +0000", "timeEpoch": 1735689600000,
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "203.0.113.7",
-                     "userAgent": "test"},
-        },
-        "body": body, "isBase64Encoded": False,
-    }
 
 
 def test_packaged_entry_module_serves_function_url_events(package_path, tmp_path, monkeypatch):
@@ -287,17 +347,17 @@ def test_packaged_entry_module_serves_function_url_events(package_path, tmp_path
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
 
-    health = module.handler(_function_url_event("GET", "/healthz"), None)
+    health = module.handler(function_url_event("GET", "/healthz"), None)
     assert health["statusCode"] == 200
 
-    jwks = module.handler(_function_url_event("GET", "/.well-known/jwks.json"), None)
+    jwks = module.handler(function_url_event("GET", "/.well-known/jwks.json"), None)
     assert [k["kid"] for k in json.loads(jwks["body"])["keys"]] == [
         thumbprint(load_pem_public_key(signing_public.encode()))]
 
     now = int(time.time())
     app_token = jwt.encode({"iss": "https://idp.example.com/", "aud": "app-api", "sub": "u42", "iat": now,
                             "exp": now + 60}, load_pem_private_key(idp_pem.encode(), None), algorithm="RS256")
-    minted = module.handler(_function_url_event("POST", "/token", {"authorization": f"Bearer {app_token}"}), None)
+    minted = module.handler(function_url_event("POST", "/token", {"authorization": f"Bearer {app_token}"}), None)
     assert minted["statusCode"] == 200, minted
     claims = jwt.decode(json.loads(minted["body"])["access_token"], load_pem_public_key(signing_public.encode()),
                         algorithms=["RS256"], audience="https://media.example.com")
