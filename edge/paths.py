@@ -59,38 +59,25 @@ def _segment_bounds(segments):
     return tuple(heads), tuple(tails), tuple(shortest), tuple(longest)
 
 
-def compile_scope(entries):
-    """A matcher for the token's `paths` claim: prefixes ('/a/'), exact paths, one '*' per segment.
+class Scope:
+    """What a token's `paths` claim opens: call it with an object path."""
 
-    A '*' matches any run of characters other than '/' within its segment. Entries without a
-    '*' are a prefix or an equality test; the others are compared segment by segment.
-    """
-    if type(entries) is not list or len(entries) > MAX_SCOPE_ENTRIES:
-        raise ValueError("'paths' must be a list of at most %d paths" % MAX_SCOPE_ENTRIES)
-    prefixes, exact, globs = [], set(), []
-    for entry in entries:
-        if (type(entry) is not str or not entry.startswith("/") or len(entry) > MAX_URI_LENGTH
-                or _CONTROL.search(entry) or not _segments_clean(entry)):
-            raise ValueError("bad entry in 'paths'")
-        is_prefix = entry.endswith("/")
-        if "*" not in entry:
-            (prefixes.append if is_prefix else exact.add)(entry)
-            continue
-        segments = (entry[1:-1] if is_prefix else entry[1:]).split("/")
-        if any(segment.count("*") > 1 for segment in segments):
-            raise ValueError("at most one '*' per segment in 'paths'")
-        globs.append((len(segments), is_prefix) + _segment_bounds(segments))
-    prefixes = tuple(prefixes)
+    __slots__ = ("_prefixes", "_exact", "_globs")
 
-    def in_scope(path):
-        if path in exact or path.startswith(prefixes):
+    def __init__(self, prefixes, exact, globs):
+        self._prefixes = prefixes  # entries ending in '/', without a '*': str.startswith
+        self._exact = exact  # other entries without a '*': equality
+        self._globs = globs  # entries with a '*': per segment, see _segment_bounds
+
+    def __call__(self, path):
+        if path in self._exact or path.startswith(self._prefixes):
             return True
-        if globs:
+        if self._globs:
             # Four passes in C over the segments, each a plain compare: no backtracking, linear time.
             # map() stops at the shorter input, so a prefix entry checks only its own segments.
             parts = path[1:].split("/")
             lengths = list(map(len, parts))
-            for count, is_prefix, heads, tails, shortest, longest in globs:
+            for count, is_prefix, heads, tails, shortest, longest in self._globs:
                 # A prefix needs at least one more path segment (possibly empty: '/a/'), an exact entry none.
                 if ((len(parts) > count if is_prefix else len(parts) == count)
                         and all(map(str.startswith, parts, heads)) and all(map(str.endswith, parts, tails))
@@ -98,4 +85,26 @@ def compile_scope(entries):
                     return True
         return False
 
-    return in_scope
+
+def compile_scope(entries):
+    """The Scope of a token's `paths` claim: prefixes ('/a/'), exact paths, one '*' per segment.
+
+    A '*' matches any run of characters other than '/' within its segment. Entries without a
+    '*' are a prefix or an equality test; the others are compared segment by segment.
+    """
+    if type(entries) is not list or len(entries) > MAX_SCOPE_ENTRIES:
+        raise ValueError("'paths' must be a list of at most %d paths" % MAX_SCOPE_ENTRIES)
+    prefixes, exact, globs = [], [], []
+    for entry in entries:
+        if (type(entry) is not str or not entry.startswith("/") or len(entry) > MAX_URI_LENGTH
+                or _CONTROL.search(entry) or not _segments_clean(entry)):
+            raise ValueError("bad entry in 'paths'")
+        is_prefix = entry.endswith("/")
+        if "*" not in entry:
+            (prefixes if is_prefix else exact).append(entry)
+            continue
+        segments = (entry[1:-1] if is_prefix else entry[1:]).split("/")
+        if any(segment.count("*") > 1 for segment in segments):
+            raise ValueError("at most one '*' per segment in 'paths'")
+        globs.append((len(segments), is_prefix) + _segment_bounds(segments))
+    return Scope(tuple(prefixes), frozenset(exact), tuple(globs))
