@@ -79,7 +79,7 @@ export async function startPrivateMedia(options) {
  * contentRange, ms, retried, and error when the request failed without an answer). */
 export class PrivateMedia extends EventTarget {
   #options;
-  #session = crypto.randomUUID();
+  #session = `${Date.now()}-${Math.random()}`; // tells this start from an earlier one in the page (not a secret)
   #token = null;
   #tokenAt = 0;
   #renewals = 0;
@@ -102,7 +102,7 @@ export class PrivateMedia extends EventTarget {
   }
 
   async _start() {
-    if (!("serviceWorker" in navigator) || !window.isSecureContext) {
+    if (typeof navigator === "undefined" || !("serviceWorker" in navigator) || !globalThis.isSecureContext) {
       throw new PrivateMediaError("unsupported", "service workers are not available here (https or localhost needed)");
     }
     const container = navigator.serviceWorker;
