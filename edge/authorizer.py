@@ -20,20 +20,21 @@ _FALLBACK = {  # used only if building the proper answer itself failed
 }
 
 
-# The decision record's fields, in the order handle() fills them.
+# The decision record's fields, in the order handle() fills them, and an allowed request's line.
 _LOG_FIELDS = ("outcome", "status", "reason", "kid", "sub", "uri", "cache", "us")
-_LOG_LINE = "{" + ", ".join(f'"{name}": %s' for name in _LOG_FIELDS) + "}"
-
-
-def _json_scalar(value):
-    return "null" if value is None else encode_basestring_ascii(value) if type(value) is str else str(value)
+_ALLOW_LINE = ('{"outcome": "allow", "status": null, "reason": "ok", "kid": %s, "sub": %s, "uri": %s, '
+               '"cache": %s, "us": %d}')
 
 
 def log_line(record):
-    """The record as json.dumps writes it; for the usual fields by a template, at half its cost."""
-    if tuple(record) != _LOG_FIELDS:
-        return json.dumps(record)
-    return _LOG_LINE % tuple(map(_json_scalar, record.values()))
+    """The record as json.dumps writes it. Allowed requests, nearly every line, by a template that
+    escapes only the strings: a third of json.dumps' cost."""
+    if (record["outcome"] == "allow" and record["status"] is None and record["reason"] == "ok"
+            and tuple(record) == _LOG_FIELDS):
+        return _ALLOW_LINE % (encode_basestring_ascii(record["kid"]), encode_basestring_ascii(record["sub"]),
+                              encode_basestring_ascii(record["uri"]), encode_basestring_ascii(record["cache"]),
+                              record["us"])
+    return json.dumps(record)
 
 
 def _first(headers, name):

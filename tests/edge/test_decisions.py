@@ -157,6 +157,12 @@ def test_one_json_log_line_per_decision(authorizer, tokens):
      "uri": "/</script>\t.mp4", "cache": "miss", "us": 10**6},
     {"outcome": "deny", "status": 503, "reason": "internal_error", "kid": None, "sub": None, "uri": "/a",
      "cache": None, "error": "ZeroDivisionError", "us": 3},
+    {"outcome": "allow", "status": 200, "reason": "ok", "kid": "k1", "sub": "u", "uri": "/a", "cache": "hit", "us": 1},
+    {"outcome": "allow", "status": None, "reason": "other", "kid": "k1", "sub": "u", "uri": "/a", "cache": "hit",
+     "us": 1},
+    {"status": None, "outcome": "allow", "reason": "ok", "kid": "k1", "sub": "u", "uri": "/a", "cache": "hit", "us": 1},
+    {"outcome": "preflight", "status": 204, "reason": "preflight", "kid": None, "sub": None, "uri": "/a",
+     "cache": None, "us": 2},
 ])
 def test_log_line_is_what_json_dumps_writes(record):
     assert log_line(record) == json.dumps(record)
