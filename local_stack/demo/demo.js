@@ -1,11 +1,14 @@
 // The demo page: log in at the IdP, get viewing tokens from the token service, and play a private
 // video straight from the CDN with <video src>: private-media.js's service worker adds the token
 // to the video's (range) requests, so it streams and seeks like any video. Where service workers
-// are unavailable it falls back to playWithBlob (the whole file first, then play).
+// are unavailable it falls back to playWithBlob (the whole file first, then play). Uploads: a form
+// from POST /uploads, posted straight to the bucket with XHR (for its upload progress), then played.
 import { playWithBlob, startPrivateMedia } from "/private-media.js";
 
 const $ = (id) => document.getElementById(id);
-const state = { config: null, appToken: null, token: null, claims: null, media: null, blobUrl: null, fallback: false };
+const state = { config: null, appToken: null, token: null, claims: null, media: null, blobUrl: null, fallback: false,
+                upload: null };
+const LOGGED_IN_BUTTONS = ["logout", "play", "upload", "renew", "try-tampered", "try-other"];
 
 function b64urlDecode(text) {
   const padded = text.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((text.length + 3) % 4);
@@ -68,16 +71,18 @@ async function logIn(event) {
     state.appToken = body.access_token;
     setStatus($("login-status"), `Logged in as ${username}. App token from the IdP, valid ${Math.round(body.expires_in / 60)} min.`, "good");
     await startMedia();
-    ["logout", "play", "renew", "try-tampered", "try-other"].forEach((id) => ($(id).disabled = false));
+    LOGGED_IN_BUTTONS.forEach((id) => ($(id).disabled = false));
     $("try-logged-out").disabled = true;
     setStatus($("play-status"), state.fallback ? "Ready (no service worker here: whole-file fallback)." : "Ready.");
+    setStatus($("upload-status"), "Choose a video, then Upload.");
   } catch (error) {
     setStatus($("login-status"), "Login refused: " + error.message, "bad");
   }
 }
 
 async function logOut() {
-  ["logout", "play", "renew", "try-tampered", "try-other"].forEach((id) => ($(id).disabled = true));
+  LOGGED_IN_BUTTONS.forEach((id) => ($(id).disabled = true));
+  if (state.upload) state.upload.abort();
   const media = state.media;
   Object.assign(state, { appToken: null, token: null, claims: null, media: null });
   if (media) await media.stop(); // the service worker forgets this tab's token
@@ -85,6 +90,7 @@ async function logOut() {
   setStatus($("login-status"), "Logged out.");
   setStatus($("token-status"), "No viewing token. The service worker forgot this tab's token.");
   setStatus($("play-status"), "Log in first.");
+  setStatus($("upload-status"), "Log in first.");
   showToken();
 }
 
@@ -155,7 +161,7 @@ function tick() {
 
 // ---------------------------------------------------------------- play
 async function play() {
-  const path = $("object").value;
+  const path = $("object").value; // percent-encoded, as in a URL
   const url = state.config.cdn_url + path;
   const video = $("video");
   setStatus($("play-status"), "Loading…");
@@ -184,6 +190,74 @@ async function play() {
       setStatus($("play-status"), "Playback failed: " + error.message, "bad");
     }
   }
+}
+
+// ---------------------------------------------------------------- upload
+// The file name comes from the member's disk: it is only ever shown as text (textContent, Option).
+async function upload() {
+  const file = $("upload-file").files[0];
+  const status = $("upload-status");
+  if (!file) return setStatus(status, "Choose a video first.", "bad");
+  $("upload").disabled = true;
+  showProgress(0);
+  try {
+    setStatus(status, `Asking the token service for an upload form for ${file.name}…`);
+    const response = await fetch(new URL("uploads", state.config.token_url + "/"), {
+      method: "POST", headers: { Authorization: "Bearer " + state.appToken, "Content-Type": "application/json" },
+      body: JSON.stringify({ content_type: file.type, size: file.size, filename: file.name }),
+    });
+    const answer = await response.json();
+    if (!response.ok) {
+      setStatus(status, `The token service refused it (${response.status}): ${answer.error_description || answer.error}`, "bad");
+      return;
+    }
+    const form = new FormData();
+    for (const [name, value] of Object.entries(answer.fields)) form.append(name, value);
+    form.append("file", file); // last: S3 ignores every field after the file
+    setStatus(status, `Uploading ${file.name} straight to the bucket…`);
+    const xhr = await postForm(answer.url, form);
+    if (xhr.status !== 204 && xhr.status !== 201) {
+      setStatus(status, `The bucket refused the upload (${xhr.status}): ${s3Error(xhr)}`, "bad");
+      return;
+    }
+    const path = new URL(answer.media_url).pathname;
+    $("object").append(new Option(`${answer.path} (uploaded: ${file.name})`, path));
+    $("object").value = path;
+    setStatus(status, `Stored ${file.name} (${(file.size / 1e6).toFixed(2)} MB) as ${answer.path}; it plays above.`, "good");
+    await play();
+  } catch (error) {
+    setStatus(status, "Upload failed: " + error.message, "bad");
+  } finally {
+    $("upload").disabled = !state.appToken;
+  }
+}
+
+/** POST the form to the bucket with XHR: fetch reports no upload progress. Resolves with the answered XHR. */
+function postForm(url, form) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    state.upload = xhr;
+    xhr.upload.onprogress = (event) => event.lengthComputable && showProgress(event.loaded / event.total);
+    xhr.onload = () => resolve(xhr);
+    xhr.onerror = () => reject(new Error("the bucket did not answer (network, or no CORS grant for this page)"));
+    xhr.onabort = () => reject(new Error("cancelled"));
+    xhr.onloadend = () => (state.upload = null);
+    xhr.open("POST", url);
+    xhr.send(form);
+  });
+}
+
+function showProgress(fraction) {
+  const percent = Math.floor(100 * fraction);
+  $("upload-bar").style.width = `${percent}%`;
+  $("upload-meter").setAttribute("aria-valuenow", percent);
+}
+
+/** S3's XML error answer as "Code: Message". */
+function s3Error(xhr) {
+  const error = new DOMParser().parseFromString(xhr.responseText, "application/xml");
+  const code = error.querySelector("Error > Code");
+  return code ? `${code.textContent}: ${error.querySelector("Error > Message")?.textContent ?? ""}` : xhr.statusText;
 }
 
 // ---------------------------------------------------------------- refusals
@@ -242,6 +316,7 @@ async function start() {
   $("logout").addEventListener("click", logOut);
   $("renew").addEventListener("click", () => (state.media ? state.media.refresh() : getToken()).catch(() => {}));
   $("play").addEventListener("click", play);
+  $("upload").addEventListener("click", upload);
   $("try-logged-out").addEventListener("click", tryLoggedOut);
   $("try-tampered").addEventListener("click", tryTampered);
   $("try-other").addEventListener("click", tryOther);
