@@ -7,7 +7,7 @@ first key within it). That makes the rotation runbook two edits of one setting.
 import dataclasses
 import pathlib
 
-from token_service import keys
+from token_service import keys, ssm
 from token_service.settings import SettingsError
 
 
@@ -76,7 +76,27 @@ def _read_file(path) -> bytes:
 
 def _read_ssm(settings) -> dict:
     """{parameter name: PEM bytes}, in the configured order."""
-    import boto3  # only this start-up path needs it (importing boto3 costs ~0.6 s)
+    get_parameter = _parameter_reader(settings)
+    pems = {}
+    for name in settings.signing_key_ssm_parameter:
+        try:
+            parameter = get_parameter(name)
+        except ssm.SsmError as exc:
+            raise KeyLoadError(f"TOKEN_SERVICE_SIGNING_KEY_SSM_PARAMETER {name}: {exc}") from None
+        if parameter.get("Type") != "SecureString":
+            raise KeyLoadError(f"TOKEN_SERVICE_SIGNING_KEY_SSM_PARAMETER {name}: must be a SecureString")
+        pems[name] = parameter["Value"].encode()
+    return pems
+
+
+def _parameter_reader(settings):
+    """name -> decrypted parameter, raising ssm.SsmError. Signed here (ssm.py, no boto3: a shorter
+    cold start) when the credentials are in the environment, as Lambda puts its role's; otherwise
+    boto3 finds them (profiles, SSO, instance roles)."""
+    credentials = ssm.environment_credentials()
+    if credentials:
+        return lambda name: ssm.get_parameter(name, settings.ssm_region, credentials, settings.ssm_endpoint_url)
+    import boto3
     from botocore.config import Config
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -84,16 +104,12 @@ def _read_ssm(settings) -> dict:
         "ssm", region_name=settings.ssm_region, endpoint_url=settings.ssm_endpoint_url,
         config=Config(connect_timeout=3, read_timeout=5, retries={"max_attempts": 3, "mode": "standard"}),
     )
-    pems = {}
-    for name in settings.signing_key_ssm_parameter:
+
+    def get_parameter(name):
         try:
-            parameter = client.get_parameter(Name=name, WithDecryption=True)["Parameter"]
+            return client.get_parameter(Name=name, WithDecryption=True)["Parameter"]
         except ClientError as exc:
-            raise KeyLoadError(
-                f"TOKEN_SERVICE_SIGNING_KEY_SSM_PARAMETER {name}: {exc.response['Error'].get('Code', 'error')}") from None
+            raise ssm.SsmError(exc.response["Error"].get("Code", "error")) from None
         except BotoCoreError as exc:
-            raise KeyLoadError(f"TOKEN_SERVICE_SIGNING_KEY_SSM_PARAMETER {name}: {exc}") from None
-        if parameter.get("Type") != "SecureString":
-            raise KeyLoadError(f"TOKEN_SERVICE_SIGNING_KEY_SSM_PARAMETER {name}: must be a SecureString")
-        pems[name] = parameter["Value"].encode()
-    return pems
+            raise ssm.SsmError(str(exc)) from None
+    return get_parameter

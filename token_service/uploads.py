@@ -3,10 +3,12 @@
 The caller names only a content type and a size; the service picks the key (a random id under
 the caller's own prefix) and signs a POST policy that pins the key, the Content-Type and the
 byte range, so the browser can send the file straight to the bucket and nowhere else.
-Presigning is local computation (no call to S3); boto3 is imported only when uploads are on.
+Presigning is local computation (no call to S3). boto3 and its S3 client are made at the first
+upload, not at start: they cost a Lambda cold start ~150 ms before its first answer (docs/design.md).
 """
 import re
 import secrets
+import threading
 from urllib.parse import quote, urlsplit
 
 from token_service import scopes
@@ -92,25 +94,37 @@ class Uploader:
                  content_types=DEFAULT_CONTENT_TYPES, max_bytes: int = DEFAULT_MAX_BYTES,
                  expires_seconds: int = 300, media_base_url: str | None = None,
                  endpoint_url: str | None = None, session=None):
-        import boto3  # boto3 and the client cost 0.3-0.5 s at start: only services with uploads pay it
-        from botocore.config import Config
-
         self.bucket = bucket
+        self.region = region
         self.prefix = prefix
         self.content_types = tuple(content_types)
         self.max_bytes = max_bytes
         self.expires_seconds = expires_seconds
         self.media_base_url = media_base_url.rstrip("/") if media_base_url else None
-        session = session or boto3.session.Session()
-        # Resolved once: a client without credentials would fail deep inside boto3 on every call.
-        self._has_credentials = session.get_credentials() is not None
-        # Virtual-hosted regional endpoint (https://<bucket>.s3.<region>.amazonaws.com/): the
-        # global endpoint redirects for young buckets outside us-east-1, and a browser's CORS
-        # request does not follow redirects. botocore falls back to path style for dotted names.
-        self._client = session.client("s3", region_name=region, endpoint_url=endpoint_url, config=Config(
-            signature_version="s3v4",
-            s3={"addressing_style": "virtual" if endpoint_url is None else "path",
-                "us_east_1_regional_endpoint": "regional"}))
+        self.endpoint_url = endpoint_url
+        self._session = session
+        self._signer = None  # (S3 client, whether it has credentials), made by the first upload
+        self._signer_lock = threading.Lock()  # presign runs in worker threads: make one client only
+
+    def _signing_client(self):
+        """(boto3 S3 client, has credentials), made once, on first use."""
+        with self._signer_lock:
+            if self._signer is None:
+                import boto3
+                from botocore.config import Config
+
+                session = self._session or boto3.session.Session()
+                # Resolved once: a client without credentials would fail deep inside boto3 on every call.
+                has_credentials = session.get_credentials() is not None
+                # Virtual-hosted regional endpoint (https://<bucket>.s3.<region>.amazonaws.com/): the
+                # global endpoint redirects for young buckets outside us-east-1, and a browser's CORS
+                # request does not follow redirects. botocore falls back to path style for dotted names.
+                client = session.client("s3", region_name=self.region, endpoint_url=self.endpoint_url, config=Config(
+                    signature_version="s3v4",
+                    s3={"addressing_style": "virtual" if self.endpoint_url is None else "path",
+                        "us_east_1_regional_endpoint": "regional"}))
+                self._signer = (client, has_credentials)
+        return self._signer
 
     @classmethod
     def from_settings(cls, settings) -> "Uploader | None":
@@ -147,16 +161,17 @@ class Uploader:
         if filename is not None:
             fields[FILENAME_METADATA] = filename_metadata(filename)
         key = self.object_key(sub, content_type)
-        if not self._has_credentials:
-            raise SigningUnavailable("no AWS credentials to sign uploads with")
         conditions = [{name: value} for name, value in fields.items()]
         conditions.append(["content-length-range", 1, size])
         from botocore.exceptions import BotoCoreError, ClientError
         try:
+            client, has_credentials = self._signing_client()
+            if not has_credentials:
+                raise SigningUnavailable("no AWS credentials to sign uploads with")
             # boto3 adds the bucket, the exact key and the SigV4 fields to the policy.
-            post = self._client.generate_presigned_post(
+            post = client.generate_presigned_post(
                 self.bucket, key, Fields=fields, Conditions=conditions, ExpiresIn=self.expires_seconds)
-        except (BotoCoreError, ClientError) as exc:
+        except (BotoCoreError, ClientError) as exc:  # a broken credential source too, now met at first use
             raise SigningUnavailable(f"could not sign the upload: {type(exc).__name__}") from None
         path = "/" + key
         return {

@@ -67,6 +67,6 @@ def test_unreachable_ssm_stops_start_up_quickly(ssm_settings):
     env = {f"TOKEN_SERVICE_{k.upper()}": str(v) for k, v in ssm_settings.items()}
     env["TOKEN_SERVICE_SSM_ENDPOINT_URL"] = f"http://127.0.0.1:{free_port()}"
     started = time.monotonic()
-    with pytest.raises(SettingsError, match="TOKEN_SERVICE_SIGNING_KEY_SSM_PARAMETER /media/signing/old: Could not connect"):
+    with pytest.raises(SettingsError, match="TOKEN_SERVICE_SIGNING_KEY_SSM_PARAMETER /media/signing/old: could not reach http://127.0.0.1:"):
         create_app(Settings.from_env(env))
     assert time.monotonic() - started < 15
