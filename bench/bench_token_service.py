@@ -2,9 +2,9 @@
 process over loopback, and an anchor measured in this run: a bare in-process RS256 signing loop
 doing the same signing work as the service (claims JSON, base64url, one RSA-2048 signature).
 
-Prints, as medians over interleaved rounds (the machine is shared, so anchor and service are
-measured side by side):
-  - POST /token throughput at 32 clients vs the signing loop (target >= 70%)
+Records in bench.report, as medians over interleaved rounds (the machine is shared, so anchor and
+service are measured side by side):
+  - POST /token throughput at 32 clients vs the signing loop (target >= 70%), and CPU per request
   - p99 latency at 32 concurrent clients (target <= 50 ms)
   - a 64-client soak (default 60 s): errors (target 0) and server RSS at start and end (flat)
   - for comparison only: the service with 2 workers (one per core) against the same anchor
@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 
+from bench import report
 from tests.servers import free_port
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -195,22 +196,19 @@ def measure_rounds(server, port, tokens_file, signing_key) -> dict:
     return medians
 
 
-def verdict(ok: bool) -> str:
-    return "OK" if ok else "MISSED"
-
-
 def report_rounds(m):
     anchor_rounds = ", ".join(f"{r['anchor']:.0f}" for r in m["rounds"])
     service_rounds = ", ".join(f"{r['rate']:.0f}" for r in m["rounds"])
-    print(f"bare RS256 signing loop (anchor): {m['anchor']:6.0f} tokens/s  (rounds: {anchor_rounds})")
-    print(f"POST /token, 1 worker, {CLIENTS} clients: {m['rate']:6.0f} req/s  (rounds: {service_rounds}; "
-          f"errors {m['errors']})")
-    print(f"  throughput / anchor: {m['ratio']:.0%} (median of per-round ratios)  target >= 70%  "
-          f"{verdict(m['ratio'] >= 0.7)}")
-    print(f"  CPU per token: service {m['server_cpu'] * 1e6:.0f} us, bare loop {m['anchor_cpu'] * 1e6:.0f} us "
-          f"(bare / service {m['anchor_cpu'] / m['server_cpu']:.0%}; less sensitive to other load on the machine)")
-    print(f"  latency at {CLIENTS} clients: p50 {m['p50']:.1f} ms, p99 {m['p99']:.1f} ms  target p99 <= 50 ms  "
-          f"{verdict(m['p99'] <= 50)}")
+    print(f"  rounds: anchor {anchor_rounds} tokens/s; service {service_rounds} req/s; errors {m['errors']}")
+    report.comparison("bare signing loop", "the service's signing work in a bare in-process loop (claims JSON, "
+                                           "base64url, one RSA-2048 signature), measured between the service's rounds")
+    report.figure("Bare signing loop (anchor)", f"{m['anchor']:.0f} tokens/s ({m['anchor_cpu'] * 1e6:.0f} µs CPU each)")
+    report.figure(f"POST /token, uvicorn, 1 worker, {CLIENTS} clients",
+                  f"{m['rate']:.0f} req/s = {m['ratio']:.0%} of the bare signing loop", ">= 70%", m["ratio"] >= 0.7)
+    report.figure("  server CPU per request", f"{m['server_cpu'] * 1e6:.0f} µs "
+                  f"(bare loop {m['anchor_cpu'] * 1e6:.0f} µs: {m['anchor_cpu'] / m['server_cpu']:.0%})")
+    report.figure(f"  latency at {CLIENTS} clients", f"p50 {m['p50']:.1f} ms, p99 {m['p99']:.1f} ms", "p99 <= 50 ms",
+                  m["p99"] <= 50)
 
 
 def soak(server, port, tokens_file, seconds):
@@ -218,11 +216,11 @@ def soak(server, port, tokens_file, seconds):
     load = run_load(port, tokens_file, SOAK_CLIENTS, seconds)
     rss_end = rss_mb(server.pid)
     flat = rss_end - rss_start <= max(5.0, 0.1 * rss_start)
-    print(f"soak: {SOAK_CLIENTS} clients for {load['seconds']:.0f} s: {load['requests']} requests "
-          f"({load['rate']:.0f} req/s, p99 {load['p99_ms']:.1f} ms), errors {load['errors']} "
-          f"{load['error_kinds'] or ''}  target 0  {verdict(load['errors'] == 0)}")
-    print(f"  server RSS start {rss_start:.1f} MB, end {rss_end:.1f} MB ({rss_end - rss_start:+.1f} MB)  "
-          f"target flat  {verdict(flat)}")
+    print(f"  soak: {load['requests']} requests, {load['rate']:.0f} req/s, error kinds {load['error_kinds'] or 'none'}")
+    report.figure(f"Soak, {SOAK_CLIENTS} clients for {load['seconds']:.0f} s: errors",
+                  f"{load['errors']} of {load['requests']} (p99 {load['p99_ms']:.1f} ms)", "0", load["errors"] == 0)
+    report.figure("  server RSS over the soak", f"{rss_start:.1f} -> {rss_end:.1f} MB ({rss_end - rss_start:+.1f} MB)",
+                  "flat (<= +10% or +5 MB)", flat)
 
 
 def two_workers(workdir, tokens_file, anchor):
@@ -232,8 +230,8 @@ def two_workers(workdir, tokens_file, anchor):
     try:
         run_load(port, tokens_file, CLIENTS, WARMUP_SECONDS)
         rate = run_load(port, tokens_file, CLIENTS, LOAD_SECONDS)["rate"]
-        print(f"(for comparison, not a target) 2 workers, {CLIENTS} clients: {rate:.0f} req/s = "
-              f"{rate / anchor:.0%} of the one-core anchor")
+        report.figure(f"POST /token, uvicorn, 2 workers (one per core), {CLIENTS} clients",
+                      f"{rate:.0f} req/s = {rate / anchor:.0%} of the one-core loop")
     finally:
         server.terminate()
         server.wait(timeout=10)
