@@ -20,7 +20,8 @@ from token_service.settings import Settings as TokenServiceSettings, SettingsErr
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
 HANDLER = "token_service_lambda.handler.handler"
 RUNTIME = "python3.13"
-# boto3 is not listed: the Lambda runtime ships it, and only key loading at start-up uses it.
+# boto3 is not listed: the Lambda runtime ships it, and only uploads use it (keys are read from SSM
+# without it, token_service/ssm.py).
 REQUIREMENTS = ("fastapi", "mangum", "PyJWT", "cryptography", "httpx")
 MEMORY_MB = 512  # Lambda's CPU share grows with memory; this keeps cold starts short
 TIMEOUT_SECONDS = 10

@@ -2,7 +2,8 @@
 
 Mangum turns function URL events into ASGI calls on the FastAPI app. The app is built once per
 container at import: settings come from the TOKEN_SERVICE_* environment the Pulumi program sets,
-and the signing keys are read from SSM then, not on every request.
+and the signing keys are read from SSM then, not on every request. What such a cold start costs,
+and why the zip ships bytecode and the start imports no boto3: docs/design.md, "Token service on Lambda".
 """
 from mangum import Mangum
 
