@@ -24,7 +24,7 @@ import urllib.request
 from edge.config import ConfigError
 from edge.package import build_package
 from infra.cdn import CORS_EXPOSE_HEADERS
-from local_stack import aws_resources, demo_data, demo_site, idp, moto_proxy, ports
+from local_stack import aws_resources, demo_data, demo_site, idp, moto_proxy, moto_server, ports
 from local_stack.httpserve import DEFAULT_HEADER_TIMEOUT, serve_in_thread
 from local_stack.processes import Child
 from token_service import keys
@@ -145,10 +145,13 @@ class Stack:
         (self.state / "logs").mkdir(parents=True, exist_ok=True)
         self._remove_state_files()
 
-        moto = self._spawn("moto", [sys.executable, "-m", "moto.server", "-H", f"unix://{self.moto_socket}",
+        # moto with objects in memory, read without a copy: a range costs the same whatever the
+        # object's size, as on S3 (see local_stack/moto_server.py)
+        moto = self._spawn("moto", [sys.executable, "-m", "local_stack.moto_server", "-H", f"unix://{self.moto_socket}",
                                     "-p", str(self.ports["moto"])],  # -p: the port moto puts in URLs it makes
                            {"INITIAL_NO_AUTH_ACTION_COUNT": str(aws_resources.BOOTSTRAP_CALLS),
-                            "MOTO_DISABLE_GLOBAL_CORS": "true"},
+                            "MOTO_DISABLE_GLOBAL_CORS": "true",
+                            "MOTO_S3_DEFAULT_KEY_BUFFER_SIZE": str(moto_server.IN_MEMORY_OBJECT_BYTES)},
                            log_path=self.state / "logs" / "moto.log")
         self.proxy = moto_proxy.MotoProxy(ports.HOST, self.ports["moto"], self.moto_socket, BUCKET,
                                           aws_resources.REGION, self.allowed_origins)
