@@ -157,9 +157,11 @@ async function freshToken(clientId, page, sentToken) {
 
 /** The media request as the page made it, with the token: method and Range kept, CORS without
  * cookies, no HTTP cache (a response for one member's token must never answer another's), and
- * never followed through a redirect (the token would go along). With chunkBytes, an audio or
- * video element's open-ended range (`bytes=N-`) asks for chunkBytes from N: the 206 says so in
- * Content-Range and the element asks for the rest when it needs it. */
+ * never followed through a redirect (the token would go along). With chunkBytes (the page's
+ * rangeChunkBytes, 2 MiB unless it says otherwise), an audio or video element's open-ended range
+ * (`bytes=N-`) asks for chunkBytes from N: the 206 says so in Content-Range and the element asks
+ * for the rest when it needs it, so the CDN sends at most a chunk per request rather than the
+ * rest of the file as fast as the link takes it. Every other Range goes out as it came. */
 function forward(request, token, chunkBytes) {
   const headers = new Headers();
   let range = request.headers.get("Range");

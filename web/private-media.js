@@ -20,7 +20,9 @@ export const DEFAULTS = Object.freeze({
   workerTimeoutMs: 10000, // registering, taking control, answering a message
   heartbeatMs: 10000, // keeps the worker (and the token in its memory) alive while the page is open
   refreshFloorMs: 2000, // a 401 soon after a renewal gets the same token, not another renewal
-  rangeChunkBytes: 0, // > 0: a video's open-ended range asks for at most this much (docs/frontend.md)
+  // An audio or video element's open-ended range (`bytes=N-`) asks for at most this much; 0: ranges go
+  // out as the element asks (docs/frontend.md, "Bounded ranges")
+  rangeChunkBytes: 2 * 1024 * 1024,
 });
 
 /** An error with a stable `code`: unsupported, worker, token, stopped, refused, too_large. */

@@ -1,0 +1,53 @@
+// The Range the worker sends to the CDN: an audio or video element's open-ended range is bounded
+// to rangeChunkBytes (2 MiB by default); every other range goes out exactly as it came.
+// private-media-sw.js is a classic worker script: it is run here with a stand-in `self` and a
+// `fetch` that records what it is asked.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import test from "node:test";
+import vm from "node:vm";
+
+import { DEFAULTS } from "../../../web/private-media.js";
+
+const sent = [];
+const worker = vm.createContext({
+  URL, Headers, self: { addEventListener() {}, location: { origin: "https://app.example.com" } },
+  fetch: (url, init) => sent.push({ url, init }),
+});
+vm.runInContext(readFileSync(new URL("../../../web/private-media-sw.js", import.meta.url), "utf8"), worker);
+
+/** The Range header the worker sends for a request with `range` from `destination`. */
+function forwardedRange(range, { destination = "video", chunkBytes = DEFAULTS.rangeChunkBytes } = {}) {
+  const headers = new Headers(range === null ? {} : { Range: range });
+  sent.length = 0;
+  worker.forward({ url: "https://media.example.com/videos/u/a.mp4", method: "GET", destination, headers }, "t0k3n", chunkBytes);
+  assert.equal(sent.length, 1);
+  assert.equal(sent[0].init.headers.get("Authorization"), "Bearer t0k3n");
+  return sent[0].init.headers.get("Range");
+}
+
+test("the default bounds an element's open-ended range to 2 MiB from where it starts", () => {
+  assert.equal(DEFAULTS.rangeChunkBytes, 2 * 1024 * 1024);
+  assert.equal(forwardedRange("bytes=0-"), "bytes=0-2097151");
+  assert.equal(forwardedRange("bytes=90000000-"), "bytes=90000000-92097151");
+  assert.equal(forwardedRange("bytes=0-", { destination: "audio" }), "bytes=0-2097151");
+});
+
+test("closed, suffix, multiple and malformed ranges go out as they came", () => {
+  for (const range of ["bytes=100-200", "bytes=0-0", "bytes=-500", "bytes=0-10,20-", "bytes=0-, 5-",
+                       "bytes= 0-", "bytes=1e3-", "items=0-", "bytes=1234567890123456-", "bytes=-"]) {
+    assert.equal(forwardedRange(range), range);
+  }
+  assert.equal(forwardedRange(null), null);
+});
+
+test("only audio and video elements' ranges are bounded", () => {
+  for (const destination of ["", "image", "track", "document"]) {
+    assert.equal(forwardedRange("bytes=0-", { destination }), "bytes=0-", destination);
+  }
+});
+
+test("rangeChunkBytes 0: every range goes out as the element asked", () => {
+  assert.equal(forwardedRange("bytes=0-", { chunkBytes: 0 }), "bytes=0-");
+  assert.equal(forwardedRange("bytes=100-", { chunkBytes: 65536 }), "bytes=100-65635");
+});
