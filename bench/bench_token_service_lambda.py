@@ -14,7 +14,8 @@ processes after the app's own imports (docs/design.md, "Token service on Lambda"
 
 Warm: POST /token through Mangum in this process, CPU time per request, against the bare RS256
 signing loop of bench_token_service (claims JSON, base64url, one RSA-2048 signature) and against
-the same requests handed to the ASGI app directly (Mangum's own share).
+the same requests handed to the ASGI app directly (Mangum's own share), and against apps that
+only answer (FastAPI's and Starlette's floors).
 
     python -m bench token_service_lambda
 """
@@ -26,7 +27,6 @@ import pathlib
 import re
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import zipfile
@@ -212,10 +212,11 @@ def lambda_world():
 
 # --- cold start -------------------------------------------------------------------------------
 
-def run_child(python, script, dirs, task, env, event, flags=("-B", "-I")) -> dict:
+def run_child(python, script, dirs, task, env, event) -> dict:
     """Runs a child script; its JSON line, with "spawned" (the parent's clock just before the fork)."""
     spawned = time.monotonic()
-    result = subprocess.run([python, *flags, "-c", script, str(dirs[task]), str(dirs["sdk"]), json.dumps(event)],
+    # -B: nothing written, as /var/task allows (chmod does not stop root); -I: no PYTHON* variables.
+    result = subprocess.run([python, "-B", "-I", "-c", script, str(dirs[task]), str(dirs["sdk"]), json.dumps(event)],
                             cwd=dirs[task], env=env, capture_output=True, text=True, timeout=120)
     if result.returncode != 0:
         raise RuntimeError(f"cold start failed: {result.stderr[-2000:]}")
