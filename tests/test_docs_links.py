@@ -1,6 +1,7 @@
 """The documentation holds together: every relative link and #anchor in README.md and docs/*.md
-resolves, the README stays a short front door, and nothing in the repository points outside it
-at the team's shared notes."""
+resolves, the README stays a short front door, nothing in the repository points outside it at
+the team's shared notes, and every refusal code the edge and the token service produce is listed
+in docs/reference.md."""
 import pathlib
 import re
 import urllib.parse
@@ -147,3 +148,37 @@ def test_slugs_follow_github():
     assert github_slug("Missing files: 404 locally, 403 in AWS") == "missing-files-404-locally-403-in-aws"
     assert github_slug("1. Get a viewing token") == "1-get-a-viewing-token"
     assert github_slug("The token service (`token_service/`)") == "the-token-service-token_service"
+
+
+# Every refusal the code can produce is listed in the reference.
+
+DENIAL = re.compile(r"\b(?:MissingToken|InvalidRequest|InvalidToken|InsufficientScope|MethodNotAllowed|Unavailable)"
+                    r"\(\s*(f?)\"([a-z_{}]+)\"")
+SERVICE_ERROR = re.compile(r"(?:ServiceError|error_response)\((?:request, )?(\d{3}), \"([a-z_]+)\"")
+
+
+def edge_reason_codes():
+    codes = {"internal_error", "config_error"}  # logged by the handler itself, not raised
+    for path in (ROOT / "edge").glob("*.py"):
+        for formatted, code in DENIAL.findall(path.read_text(encoding="utf-8")):
+            # The one formatted code: bad_{name} for each NumericDate claim (edge/tokens.py).
+            codes.update({code.replace("{name}", claim) for claim in ("exp", "iat", "nbf")} if formatted else {code})
+    return codes
+
+
+def test_every_edge_reason_code_is_in_the_reference():
+    reference = (ROOT / "docs" / "reference.md").read_text(encoding="utf-8")
+    codes = edge_reason_codes()
+    assert {"no_token", "bad_signature", "out_of_scope", "bad_exp"} <= codes  # the scan finds them
+    assert sorted(code for code in codes if f"`{code}`" not in reference) == []
+
+
+def test_every_token_service_status_and_error_is_in_the_reference():
+    reference = (ROOT / "docs" / "reference.md").read_text(encoding="utf-8")
+    pairs = {pair for path in (ROOT / "token_service").rglob("*.py")
+             for pair in SERVICE_ERROR.findall(path.read_text(encoding="utf-8"))}
+    assert ("401", "invalid_token") in pairs
+    listed = re.findall(r"^\| ([\d, ]+) \| ((?:`[a-z_]+`(?: / )?)+) \|", reference, re.M)
+    documented = {(status.strip(), error) for statuses, errors in listed
+                  for status in statuses.split(",") for error in re.findall(r"`([a-z_]+)`", errors)}
+    assert sorted(pairs - documented) == []
