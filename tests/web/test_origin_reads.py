@@ -38,6 +38,15 @@ def test_an_object_above_the_memory_size_is_read_from_disk_as_moto_reads_it():
     assert moto_server.read_without_copy(key) == data
 
 
+def test_installed_every_object_in_memory_is_read_without_a_copy(monkeypatch):
+    monkeypatch.setattr(FakeKey, "value", FakeKey.value)  # moto's own property comes back after the test
+    moto_server.install()
+    key = make_key(b"x" * 100_000, moto_server.IN_MEMORY_OBJECT_BYTES)
+    assert key.value is key.value and key.value == b"x" * 100_000
+    key.value = b"y" * 10  # writes still go through moto's setter
+    assert key.value == b"y" * 10 and key.size == 10
+
+
 def test_the_stack_runs_moto_with_objects_in_memory(running_web_stack):
     proc = pathlib.Path("/proc") / str(running_web_stack.pids["moto"])
     assert b"local_stack.moto_server" in (proc / "cmdline").read_bytes().split(b"\0")
