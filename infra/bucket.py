@@ -4,9 +4,8 @@ import json
 import pulumi
 import pulumi_aws as aws
 
+from infra.response_headers import UPLOAD_CORS_EXPOSE_HEADERS, UPLOAD_CORS_MAX_AGE_SECONDS
 
-# How long a browser may cache the answer to an upload's CORS preflight.
-UPLOAD_CORS_MAX_AGE_SECONDS = 3000
 # An upload that never completed leaves parts S3 bills for; presigned POSTs are single-part, so
 # this only catches uploads made some other way.
 ABORT_INCOMPLETE_UPLOAD_DAYS = 7
@@ -88,7 +87,7 @@ class PrivateBucket(pulumi.ComponentResource):
                     allowed_methods=["POST"],
                     allowed_origins=list(upload_origins),
                     allowed_headers=["*"],
-                    expose_headers=["ETag", "Location"],
+                    expose_headers=UPLOAD_CORS_EXPOSE_HEADERS,
                     max_age_seconds=UPLOAD_CORS_MAX_AGE_SECONDS,
                 )],
                 opts=child,

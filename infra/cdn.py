@@ -7,6 +7,10 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.bucket import PrivateBucket, bucket_policy_document
+from infra.response_headers import (
+    CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS, CORS_MAX_AGE_SECONDS, FRAME_OPTION, HSTS_MAX_AGE_SECONDS,
+    MEDIA_CONTENT_SECURITY_POLICY, REFERRER_POLICY,
+)
 
 ORIGIN_ID = "private-media-bucket"
 TOKEN_ORIGIN_ID = "token-service"
@@ -19,15 +23,6 @@ ALL_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "POST", "PATCH", "DELETE"]
 # every viewer header, cookie and query string but Host, which a function URL must see as its own.
 CACHING_DISABLED_POLICY_ID = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 ALL_VIEWER_EXCEPT_HOST_POLICY_ID = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
-# Objects are bytes members uploaded: never let one run as a page of the media host. `sandbox` gives
-# a document an opaque origin with no scripts; media-src 'self' still lets a browser that opens a
-# video URL directly play it in the document it makes for it.
-MEDIA_CONTENT_SECURITY_POLICY = "default-src 'none'; media-src 'self'; sandbox"
-# The browser needs these to play and seek: fetch() with a Range header, then read the 206's framing.
-CORS_ALLOW_HEADERS = ["Authorization", "Range"]
-CORS_EXPOSE_HEADERS = ["Content-Range", "Accept-Ranges", "Content-Length"]
-CORS_MAX_AGE_SECONDS = 600
-HSTS_MAX_AGE_SECONDS = 63072000  # two years
 MIN_TLS = "TLSv1.2_2021"
 
 
@@ -225,9 +220,9 @@ def _response_headers_policy(name, cors_allowed_origins, cookie_mode, opts):
         content_type_options=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigContentTypeOptionsArgs(
             override=True),
         frame_options=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigFrameOptionsArgs(
-            frame_option="DENY", override=True),
+            frame_option=FRAME_OPTION, override=True),
         referrer_policy=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigReferrerPolicyArgs(
-            referrer_policy="strict-origin-when-cross-origin", override=True),
+            referrer_policy=REFERRER_POLICY, override=True),
         content_security_policy=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigContentSecurityPolicyArgs(
             content_security_policy=MEDIA_CONTENT_SECURITY_POLICY, override=True),
     )

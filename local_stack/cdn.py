@@ -9,7 +9,8 @@ What one request goes through, as on CloudFront with this project's distribution
 3. a generated response goes back as it is; a returned request goes to the private bucket
    signed with SigV4 as OAC does (viewer Authorization never forwarded), with Range and the
    conditional headers passed through and the body streamed back;
-4. the response headers policy's CORS headers are added to what the origin answered.
+4. the response headers policy's CORS and security headers (nosniff, the sandboxing CSP, ...) are
+   added to what the origin answered, as infra/cdn.py configures them.
 Not emulated: caching, geo restriction, edge locations and replicas, TLS, compression.
 Its stdout and stderr write whole lines only: the edge's one JSON line per decision stays parseable.
 """
@@ -25,6 +26,7 @@ import sys
 import tempfile
 import threading
 
+from infra.response_headers import security_headers
 from local_stack.httpserve import DEFAULT_HEADER_TIMEOUT, Handler, Server, WholeLines, log_line
 from local_stack.lambda_runtime import LambdaContext, load_handler
 from local_stack.origin import SignedOrigin
@@ -37,6 +39,8 @@ _TARGET = re.compile(r"/[\x21-\x7e]*")
 # A header value the function may return: no control characters, and only what fits in Latin-1.
 _HEADER_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+SECURITY_HEADERS = security_headers()
+_OVERRIDDEN = frozenset(name.lower() for name, _ in SECURITY_HEADERS)
 
 
 def cf_headers(pairs):
@@ -187,9 +191,12 @@ def make_server(host, port, distribution, header_timeout=DEFAULT_HEADER_TIMEOUT)
             try:
                 x_cache = "Miss from cloudfront" if response.status < 400 else "Error from cloudfront"
                 # the origin's own CORS headers are dropped (moto adds its own; a real bucket without
-                # a CORS configuration sends none, and the policy overrides the origin's)
-                self.relay(response, lambda name: not name.startswith("access-control-"),
-                           distribution.cors_headers(self.headers.get("Origin")) + self._common_headers(x_cache))
+                # a CORS configuration sends none, and the policy overrides the origin's), and so are
+                # those the policy's security headers override (an object's stored metadata cannot
+                # switch off nosniff or the sandboxing CSP)
+                self.relay(response, lambda name: not name.startswith("access-control-") and name not in _OVERRIDDEN,
+                           distribution.cors_headers(self.headers.get("Origin")) + SECURITY_HEADERS
+                           + self._common_headers(x_cache))
             finally:
                 response.close()
                 response.connection.close()

@@ -20,12 +20,10 @@ import re
 import socket
 from urllib.parse import quote, unquote
 
+from infra.response_headers import UPLOAD_CORS_EXPOSE_HEADERS, UPLOAD_CORS_MAX_AGE_SECONDS
 from local_stack import post_object
 from local_stack.httpserve import CHUNK_BYTES, HOP_BY_HOP, IDLE_TIMEOUT, Handler, Server
 
-# Mirrors the bucket's CORS rule (infra/bucket.py): uploads are POSTs; reads go through the CDN.
-UPLOAD_CORS_MAX_AGE_SECONDS = 3000
-UPLOAD_CORS_EXPOSE_HEADERS = "ETag, Location"
 _TARGET = re.compile(r"/[\x21-\x7e]*")  # origin-form, printable ASCII (SDKs percent-encode the rest)
 _BOUNDARY = re.compile(r"[0-9A-Za-z'()+_,./:=?-]{1,70}")  # RFC 2046 (without the space)
 MAX_DECODES = 3
@@ -112,7 +110,7 @@ class ProxyHandler(Handler):
         if origin not in self.server.upload_origins:
             return [("Vary", "Origin")]
         return [("Access-Control-Allow-Origin", origin), ("Access-Control-Allow-Methods", "POST"),
-                ("Access-Control-Expose-Headers", UPLOAD_CORS_EXPOSE_HEADERS), ("Vary", "Origin")]
+                ("Access-Control-Expose-Headers", ", ".join(UPLOAD_CORS_EXPOSE_HEADERS)), ("Vary", "Origin")]
 
     def _preflight(self, in_bucket):
         if (not in_bucket or self.headers.get("Origin") not in self.server.upload_origins

@@ -23,7 +23,7 @@ import urllib.request
 
 from edge.config import ConfigError
 from edge.package import build_package
-from infra.cdn import CORS_EXPOSE_HEADERS
+from infra.response_headers import CORS_EXPOSE_HEADERS
 from local_stack import aws_resources, demo_data, demo_site, idp, moto_proxy, moto_server, ports
 from local_stack.httpserve import DEFAULT_HEADER_TIMEOUT, serve_in_thread
 from local_stack.processes import Child

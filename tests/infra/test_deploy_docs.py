@@ -18,7 +18,9 @@ IAM_SERVICE = {"s3": "s3", "cloudfront": "cloudfront", "lambda": "lambda", "iam"
 @pytest.fixture(scope="module")
 def policy():
     text = (REPO / "docs" / "deploy.md").read_text()
-    section = text[text.index("## Deployer permissions"):text.index("## Installing one part")]
+    start = text.index("## Deployer permissions")
+    end = text.find("\n## ", start + 1)
+    section = text[start:end if end != -1 else len(text)]
     [block] = re.findall(r"```json\n(.*?)```", section, re.S)
     return json.loads(block)
 

@@ -4,6 +4,8 @@ import hashlib
 import http.client
 import json
 
+import boto3
+
 from local_stack import demo_data
 from tests.local_stack.conftest import seeded, viewing_token
 
@@ -179,3 +181,20 @@ def test_the_edge_log_never_holds_the_token(running_stack, http, stack, alice_to
     http.get(stack["cdn_url"] + seeded(stack, "alice")["path"], headers={**bearer(alice_token), "Range": "bytes=0-0"})
     signature = alice_token.rsplit(".", 1)[1]
     assert signature not in running_stack.output()
+
+
+def test_an_uploaded_page_is_served_as_inert_bytes(http, stack, internal, alice_token):
+    """Members' bytes are untrusted: whatever Content-Type an object was stored with, the policy's
+    headers (infra/response_headers.py) keep a browser from sniffing it or running it as a page."""
+    key = internal["access_keys"]["token_service"]  # the identity that may put objects under videos/
+    writer = boto3.client("s3", endpoint_url=stack["s3_endpoint"], region_name="us-east-1",
+                          aws_access_key_id=key["access_key_id"], aws_secret_access_key=key["secret_access_key"])
+    writer.put_object(Bucket=stack["bucket"], Key="videos/alice/page.html", ContentType="text/html",
+                      Body=b"<script>alert(document.domain)</script>")
+    response = http.get(stack["cdn_url"] + "/videos/alice/page.html", headers=bearer(alice_token))
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/html"  # served as stored, never rewritten
+    assert response.headers["x-content-type-options"] == "nosniff"
+    csp = response.headers["content-security-policy"]
+    assert "sandbox" in csp and "default-src 'none'" in csp
+    assert response.headers["x-frame-options"] == "DENY"

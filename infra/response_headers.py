@@ -1,0 +1,33 @@
+"""What the CDN adds to its answers, and the bucket's upload CORS rule, as plain values.
+
+No Pulumi here: infra/cdn.py and infra/bucket.py build the AWS resources from these, and the local
+stack's CloudFront stand-in and S3 proxy answer with the same values without installing the
+Pulumi SDK (`.[local]` does not pull in `.[infra]`).
+"""
+# Objects are bytes members uploaded: never let one run as a page of the media host. `sandbox` gives
+# a document an opaque origin with no scripts; media-src 'self' still lets a browser that opens a
+# video URL directly play it in the document it makes for it.
+MEDIA_CONTENT_SECURITY_POLICY = "default-src 'none'; media-src 'self'; sandbox"
+FRAME_OPTION = "DENY"
+REFERRER_POLICY = "strict-origin-when-cross-origin"
+HSTS_MAX_AGE_SECONDS = 63072000  # two years
+# The browser needs these to play and seek: fetch() with a Range header, then read the 206's framing.
+CORS_ALLOW_HEADERS = ["Authorization", "Range"]
+CORS_EXPOSE_HEADERS = ["Content-Range", "Accept-Ranges", "Content-Length"]
+CORS_MAX_AGE_SECONDS = 600
+
+# The bucket's CORS rule for browser uploads (presigned POST straight to S3): POST only.
+UPLOAD_CORS_EXPOSE_HEADERS = ["ETag", "Location"]
+# How long a browser may cache the answer to an upload's CORS preflight.
+UPLOAD_CORS_MAX_AGE_SECONDS = 3000
+
+
+def security_headers():
+    """The security headers the response headers policy sets (override) on every answer, as pairs."""
+    return [
+        ("Strict-Transport-Security", f"max-age={HSTS_MAX_AGE_SECONDS}; includeSubDomains"),
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", FRAME_OPTION),
+        ("Referrer-Policy", REFERRER_POLICY),
+        ("Content-Security-Policy", MEDIA_CONTENT_SECURITY_POLICY),
+    ]
