@@ -27,15 +27,12 @@ import tempfile
 import threading
 
 from infra.response_headers import security_headers
-from local_stack.httpserve import DEFAULT_HEADER_TIMEOUT, Handler, Server, WholeLines, log_line
+from local_stack.httpserve import DEFAULT_HEADER_TIMEOUT, ORIGIN_FORM_TARGET, Handler, Server, WholeLines, log_line
 from local_stack.lambda_runtime import LambdaContext, load_handler
 from local_stack.origin import SignedOrigin
 
 GENERATED_RESPONSE_LIMIT = 40 * 1024  # Lambda@Edge viewer-request: headers + body
 READ_ONLY_HEADERS = ("content-length", "host", "transfer-encoding", "via")
-# A request target CloudFront takes: origin-form, printable ASCII only (a raw non-ASCII byte or a
-# space is a 400 before anything runs; clients percent-encode such characters).
-_TARGET = re.compile(r"/[\x21-\x7e]*")
 # A header value the function may return: no control characters, and only what fits in Latin-1.
 _HEADER_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
@@ -129,7 +126,7 @@ def make_server(host, port, distribution, header_timeout=DEFAULT_HEADER_TIMEOUT)
             return False
 
         def do_GET(self):
-            if not _TARGET.fullmatch(self.path):
+            if not ORIGIN_FORM_TARGET.fullmatch(self.path):
                 self._error(400, "Bad request.")
                 return
             uri, _, querystring = self.path.partition("?")

@@ -24,6 +24,9 @@ IDLE_TIMEOUT = 60.0  # per read or write once the headers are in (a paused playe
 DISCARD_LIMIT = 64 * 1024
 CHUNK_BYTES = 64 * 1024
 _LENGTH = re.compile(r"[0-9]{1,18}")
+# A request target the stack's servers take: origin-form, printable ASCII only (a raw non-ASCII
+# byte or a space is a 400, as on CloudFront and S3; clients percent-encode such characters).
+ORIGIN_FORM_TARGET = re.compile(r"/[\x21-\x7e]*")
 # Never relayed between two HTTP connections (RFC 9110 section 7.6.1).
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer",
                         "upgrade", "proxy-authenticate", "proxy-authorization"})

@@ -22,9 +22,8 @@ from urllib.parse import quote, unquote
 
 from infra.response_headers import UPLOAD_CORS_EXPOSE_HEADERS, UPLOAD_CORS_MAX_AGE_SECONDS
 from local_stack import post_object
-from local_stack.httpserve import CHUNK_BYTES, HOP_BY_HOP, IDLE_TIMEOUT, Handler, Server
+from local_stack.httpserve import CHUNK_BYTES, HOP_BY_HOP, IDLE_TIMEOUT, ORIGIN_FORM_TARGET, Handler, Server
 
-_TARGET = re.compile(r"/[\x21-\x7e]*")  # origin-form, printable ASCII (SDKs percent-encode the rest)
 _BOUNDARY = re.compile(r"[0-9A-Za-z'()+_,./:=?-]{1,70}")  # RFC 2046 (without the space)
 MAX_DECODES = 3
 NOT_FORWARDED = HOP_BY_HOP | {"expect"}  # the proxy answers `Expect: 100-continue` itself
@@ -85,7 +84,7 @@ class ProxyHandler(Handler):
 
     def do_request(self):
         server = self.server
-        if not _TARGET.fullmatch(self.path):
+        if not ORIGIN_FORM_TARGET.fullmatch(self.path):
             return self._error(400, "InvalidURI", "Couldn't parse the specified URI.")
         if len(self.headers.get_all("Host", [])) != 1 or self.headers["Host"] not in server.hosts:
             return self._error(421, "MisdirectedRequest", "This endpoint answers only as "

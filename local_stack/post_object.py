@@ -30,7 +30,8 @@ from botocore.auth import S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-CHUNK_BYTES = 64 * 1024
+from local_stack.httpserve import CHUNK_BYTES
+
 MAX_FIELDS_BYTES = 20 * 1024  # S3: the form fields and their part headers, before the file
 MAX_PART_HEADER_BYTES = 4 * 1024
 MAX_OBJECT_BYTES = 5 * 1024 ** 3  # S3's limit for one POST upload
