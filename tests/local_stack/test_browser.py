@@ -1,14 +1,12 @@
 """The demo page in a real Chromium (Debian's, driven by Playwright): log in, play from the CDN
 through private-media.js's service worker, seek, refusals, renewal, and the whole-file fallback.
 The library itself is tested in tests/web."""
-import time
-
 import pytest
 from playwright.sync_api import sync_playwright
 
 from tests.local_stack.conftest import ARTIFACTS, REPO
+from tests.web.conftest import CHROMIUM, wait_until  # wait_until: the demo page's CSP forbids eval() too
 
-CHROMIUM = "/usr/bin/chromium"  # Debian's; `make test` installs it (scripts/ensure-system-deps)
 SAMPLE_SECONDS = 12.0  # alice.webm, as local_stack/media/make_sample_videos.py makes it
 
 
@@ -23,15 +21,6 @@ def browser():
 
 def new_page(browser):
     return browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
-
-
-def wait_until(page, expression, timeout=15):
-    """Poll a JS expression from here: page.wait_for_function would eval() inside the page, which
-    the demo page's Content-Security-Policy rightly forbids (and the page must work under it)."""
-    deadline = time.monotonic() + timeout
-    while not page.evaluate(f"() => Boolean({expression})"):
-        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
-        time.sleep(0.05)
 
 
 @pytest.fixture(scope="module")
