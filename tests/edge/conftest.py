@@ -101,6 +101,12 @@ def backend(request, monkeypatch):
 
 
 @pytest.fixture
+def raw_config(jwks):
+    """The smallest valid edge config, as the package builder takes it."""
+    return {"issuer": ISSUER, "audience": AUDIENCE, "jwks": jwks}
+
+
+@pytest.fixture
 def make_config(jwks):
     def make(**overrides):
         raw = {"issuer": ISSUER, "audience": AUDIENCE, "jwks": jwks,

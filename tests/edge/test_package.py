@@ -10,15 +10,10 @@ import pytest
 
 from edge.config import ConfigError, load_config
 from edge.package import build_package, find_interpreter, main as package_main
-from tests.edge.conftest import AUDIENCE, ISSUER, public_jwk, real_now
+from tests.edge.conftest import public_jwk, real_now
 from tests.servers import moto_server
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def raw_config(jwks):
-    return {"issuer": ISSUER, "audience": AUDIENCE, "jwks": jwks}
 
 
 def test_zip_layout_and_rendered_config(tmp_path, raw_config):

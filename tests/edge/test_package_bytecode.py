@@ -11,7 +11,7 @@ import pytest
 
 from edge.package import PackageError, build_package, compile_bytecode, find_interpreter, runtime_modules
 from tests.cf import bearer, viewer_request
-from tests.edge.conftest import AUDIENCE, ISSUER, real_now
+from tests.edge.conftest import real_now
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 LAMBDA_RUNTIMES = {runtime: find_interpreter(runtime) for runtime in ("python3.12", "python3.13")}
@@ -20,11 +20,6 @@ ZIP_TARGET = 64 * 1024
 
 def needs(runtime):
     return pytest.mark.skipif(LAMBDA_RUNTIMES[runtime] is None, reason=f"no {runtime} on this machine")
-
-
-@pytest.fixture
-def raw_config(jwks):
-    return {"issuer": ISSUER, "audience": AUDIENCE, "jwks": jwks}
 
 
 def run_in(python, *args, cwd=None, path=None):
