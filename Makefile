@@ -13,8 +13,8 @@ $(READY): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-# Debian's chromium and node for the browser and web/ tests (Playwright cannot download its own
-# browser here); scripts/ensure-system-deps installs what is missing.
+# Debian's chromium and node for the browser and web/ tests and bench_web (Playwright cannot download
+# its own browser here); scripts/ensure-system-deps installs what is missing.
 system-deps:
 	@scripts/ensure-system-deps
 
@@ -26,7 +26,7 @@ dev: $(READY)
 test: $(READY) system-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: $(READY)
+bench: $(READY) system-deps
 	$(BIN)/python -m bench
 
 clean:
