@@ -7,7 +7,8 @@ comma-separated; booleans are "true" or "false". docs/reference.md has the table
 Adding a setting is one line in `Settings`: the field's type says how the value is parsed
 (str, int, float, bool, tuple = comma-separated list), its default makes it optional (no
 default = required), and `setting(default, check, ...)` attaches rules that each return a
-fault (without the variable name) or None. Rules between settings go in `_cross_field_faults`.
+fault (without the variable name) or None (a ValueError a rule raises becomes a "not a URL"
+fault). Rules between settings go in `_cross_field_faults`.
 """
 import dataclasses
 import math
@@ -70,14 +71,10 @@ def http_url(value):
 
 def https_url_or_loopback(value):
     """https, or http on a loopback host (a local IdP): the IdP's keys must not travel in clear."""
-    try:
-        parts = urlsplit(value)
-        host = parts.hostname
-    except ValueError:
-        return f"not a URL: {value!r}"
-    if parts.scheme == "https" and host:
+    parts = urlsplit(value)
+    if parts.scheme == "https" and parts.hostname:
         return None
-    if parts.scheme == "http" and host in LOOPBACK_HOSTS:
+    if parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS:
         return None
     return f"must be an https:// URL (http only for {', '.join(LOOPBACK_HOSTS)}), got {value!r}"
 
@@ -215,7 +212,10 @@ def _faults(values) -> list:
         if value is None:
             continue
         for check in field.metadata.get("checks", ()):
-            fault = check(value)
+            try:
+                fault = check(value)
+            except ValueError as exc:  # urlsplit raises on some strings ("http://[") instead of parsing
+                fault = f"not a URL ({exc}): {value!r}"
             if fault:
                 faults.append(f"{_env(field.name)}: {fault}")
                 break

@@ -45,6 +45,12 @@ def weak_key_file(tmp_path, **kwargs):
     ({"TOKEN_SERVICE_IDP_JWKS_URL": "http://127.0.0.1@idp.example.com/jwks.json"},
      "TOKEN_SERVICE_IDP_JWKS_URL: must be an https:// URL"),
     ({"TOKEN_SERVICE_SSM_ENDPOINT_URL": "ftp://moto"}, "TOKEN_SERVICE_SSM_ENDPOINT_URL: not an http(s) URL"),
+    # urlsplit raises on these rather than returning parts: still a fault line, not a traceback.
+    ({"TOKEN_SERVICE_SSM_ENDPOINT_URL": "http://["}, "TOKEN_SERVICE_SSM_ENDPOINT_URL: not a URL"),
+    ({"TOKEN_SERVICE_IDP_JWKS_URL": "https://["}, "TOKEN_SERVICE_IDP_JWKS_URL: not a URL"),
+    ({"TOKEN_SERVICE_CORS_ALLOWED_ORIGINS": "https://["}, "TOKEN_SERVICE_CORS_ALLOWED_ORIGINS: not a URL"),
+    ({"TOKEN_SERVICE_MEDIA_BASE_URL": "https://[::1"}, "TOKEN_SERVICE_MEDIA_BASE_URL: not a URL"),
+    ({"TOKEN_SERVICE_S3_ENDPOINT_URL": "http://["}, "TOKEN_SERVICE_S3_ENDPOINT_URL: not a URL"),
     ({"TOKEN_SERVICE_TOKEN_LIFETIME_SECONDS": "7200"}, "TOKEN_SERVICE_TOKEN_LIFETIME_SECONDS: must be 1..3600, got 7200"),
     ({"TOKEN_SERVICE_TOKEN_LIFETIME_SECONDS": "0"}, "TOKEN_SERVICE_TOKEN_LIFETIME_SECONDS: must be 1..3600, got 0"),
     ({"TOKEN_SERVICE_IDP_TIMEOUT_SECONDS": "nan"}, "TOKEN_SERVICE_IDP_TIMEOUT_SECONDS: not a number: 'nan'"),
