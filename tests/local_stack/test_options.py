@@ -102,7 +102,7 @@ def test_the_header_timeout_option_reaches_every_stdlib_server(optioned):
             sock.settimeout(5)
         for url, sock in zip(urls, sockets):
             assert sock.recv(100) == b"", url  # closed, with nothing answered
-        assert time.monotonic() - started < 3
+        assert time.monotonic() - started < 8  # the option's 1 s, not the default 10 s (a loaded machine's slack)
     finally:
         for sock in sockets:
             sock.close()

@@ -1,5 +1,5 @@
 """Tokens in the worker: renewed before they expire, renewed on a 401, forgotten on stop(), one per tab."""
-from tests.web.conftest import TOKEN_LIFETIME_SECONDS, wait_until
+from tests.web.conftest import SEEK_BOUND_MS, TOKEN_LIFETIME_SECONDS, wait_until
 
 ALICE_PROFILE = "/videos/alice/profile.webm"
 BOB_PROFILE = "/videos/bob/profile.webm"
@@ -18,7 +18,7 @@ def test_a_seek_after_the_first_token_expired_plays(open_frontend, web_stack, me
     page.wait_for_timeout((TOKEN_LIFETIME_SECONDS + 10) * 1000)
     before = page.evaluate("() => harness.requests.length")
     page.evaluate("() => harness.video.play()")
-    assert page.evaluate("() => harness.seek(0.5)") < 5000
+    assert page.evaluate("() => harness.seek(0.5)") < SEEK_BOUND_MS
     after = page.evaluate("n => harness.requests.slice(n)", before)
     assert after and all(r["status"] == 206 and not r["retried"] for r in after), after
     renewals = page.evaluate("() => harness.tokens.map(t => t.renewals)")
