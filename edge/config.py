@@ -143,7 +143,7 @@ def load_config(raw: dict) -> Config:
     errors = [_unknown(name) for name in sorted(map(str, set(raw) - set(Config._fields)))]
     values = {**DEFAULTS, **{name: raw[name] for name in raw if name in Config._fields}}
     faulty = set()
-    for name in Config._fields:  # a field without a rule is a KeyError here, not a field left unchecked
+    for name in Config._fields:  # every field has a rule
         fault = "required" if name in REQUIRED and values.get(name) is None else _RULES[name](values[name])
         if fault:
             errors.append(f"{name}: {fault}")
