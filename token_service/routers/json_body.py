@@ -1,12 +1,25 @@
-"""Reading a small JSON request body into a pydantic model, every fault a 4xx with a reason."""
+"""JSON in and out for the credential routes (POST /token, POST /uploads): reading a small
+request body into a pydantic model, every fault a 4xx with a reason, and answering uncached."""
 import json
 
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
+from starlette.responses import Response
 
-from token_service.errors import ServiceError
+from token_service.errors import ErrorBody, ServiceError
 
 MAX_BODY_BYTES = 16 * 1024
+# The OpenAPI `responses` entries for what read_json_body refuses.
+BODY_ERRORS = {
+    413: {"model": ErrorBody, "description": "Body too large"},
+    415: {"model": ErrorBody, "description": "Body is not JSON"},
+}
+
+
+def no_store_json(body: str, status: int = 200) -> Response:
+    """An answer carrying a credential (a token, signed form fields): no cache may keep it."""
+    return Response(body, status, media_type="application/json",
+                    headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
 
 async def read_json_body(request: Request, model: type[BaseModel]) -> BaseModel:

@@ -10,7 +10,7 @@ from token_service import scopes
 from token_service.auth import app_token_claims
 from token_service.errors import ErrorBody, ServiceError
 from token_service.minting import MAX_SUB_LENGTH, TokenTooLarge
-from token_service.routers.json_body import read_json_body
+from token_service.routers.json_body import BODY_ERRORS, no_store_json, read_json_body
 
 router = APIRouter()
 
@@ -36,8 +36,7 @@ _ERRORS = {
                                              "allowed scope, or a token too large for the edge or the cookie"},
     401: {"model": ErrorBody, "description": "Missing or invalid app token (see WWW-Authenticate)"},
     403: {"model": ErrorBody, "description": "The caller's subject cannot be used in a viewing token"},
-    413: {"model": ErrorBody, "description": "Body too large"},
-    415: {"model": ErrorBody, "description": "Body is not JSON"},
+    **BODY_ERRORS,
     503: {"model": ErrorBody, "description": "Identity provider keys unavailable (see Retry-After)"},
 }
 
@@ -73,8 +72,7 @@ async def mint_token(request: Request, caller: dict = Depends(app_token_claims))
     request.state.log_fields = {"sub": sub[:MAX_SUB_LENGTH], "kid": state.keyring.active.kid, "jti": claims["jti"]}
     lifetime = state.minter.lifetime_seconds
     body = json.dumps({"access_token": token, "token_type": "Bearer", "expires_in": lifetime})
-    response = Response(body, media_type="application/json",
-                        headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+    response = no_store_json(body)
     if state.settings.cookie_mode:
         _set_cookie(response, state.settings, token, lifetime)
     return response

@@ -8,13 +8,12 @@ import json
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import Response
 
 from token_service import uploads
 from token_service.auth import app_token_claims
 from token_service.errors import ErrorBody, ServiceError
 from token_service.minting import MAX_SUB_LENGTH
-from token_service.routers.json_body import read_json_body
+from token_service.routers.json_body import BODY_ERRORS, no_store_json, read_json_body
 
 router = APIRouter()
 
@@ -44,8 +43,7 @@ _ERRORS = {
     400: {"model": ErrorBody, "description": "Malformed body, unknown field, type not allowed, size out of range"},
     401: {"model": ErrorBody, "description": "Missing or invalid app token (see WWW-Authenticate)"},
     403: {"model": ErrorBody, "description": "The caller's subject cannot name a key inside its own prefix"},
-    413: {"model": ErrorBody, "description": "Body too large"},
-    415: {"model": ErrorBody, "description": "Body is not JSON"},
+    **BODY_ERRORS,
     503: {"model": ErrorBody, "description": "Identity provider keys or S3 signing credentials unavailable"},
 }
 
@@ -77,5 +75,4 @@ async def presign_upload(request: Request, caller: dict = Depends(app_token_clai
         raise ServiceError(503, "temporarily_unavailable", str(exc)) from None
     request.state.log_fields = {"sub": sub[:MAX_SUB_LENGTH], "upload": answer["path"]}
     # The fields carry the access key id (and a session token): no-store, never logged.
-    return Response(json.dumps(answer), 201, media_type="application/json",
-                    headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+    return no_store_json(json.dumps(answer), 201)
