@@ -32,7 +32,6 @@ KEY_BITS = (2048, 3072, 4096)
 MAX_SIGNING_KEYS = 4
 # The edge refuses lifetimes beyond its cap; a day bounds how long a leaked token lives.
 MAX_LIFETIME_CAP_SECONDS = 86400
-LAMBDA_NAME_MAX = 64
 # The edge function's name ends in "-<this many hex digits>", new for every deployment (a RandomId).
 EDGE_NAME_SUFFIX_HEX = 8
 # Where members upload (TOKEN_SERVICE_UPLOAD_PREFIX): the token service's role may put objects
@@ -100,7 +99,8 @@ class Settings:
 
     @property
     def resource_prefix(self) -> str:
-        """`<project>-<stack>`, cut so that every function name built from it fits Lambda's limit."""
+        """`<project>-<stack>`, cut so that every function name built from it fits Lambda's limit
+        (64 characters; the longest, the edge function's, adds 21)."""
         return _NAME_PART.sub("-", f"{self.project}-{self.stack}").strip("-")[:40]
 
     @property

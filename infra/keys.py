@@ -21,7 +21,7 @@ STANDARD_TIER = "Standard"
 
 class SigningKeys(pulumi.ComponentResource):
     """Outputs: `jwks` (the JWKS dict of every listed key), `active_kid`, `jwks_parameter`,
-    `key_parameters` ({key name: SecureString Parameter}) and `active_key_parameter`."""
+    and `key_parameters` ({key name: SecureString Parameter})."""
 
     def __init__(
         self,
@@ -52,7 +52,6 @@ class SigningKeys(pulumi.ComponentResource):
                 region=EDGE_REGION,
                 opts=child,
             )
-        self.active_key_parameter = self.key_parameters[active_key_name]
 
         self.jwks = pulumi.Output.all(*[public_pems[k] for k in key_names]).apply(_jwks_from_pems)
         self.active_kid = public_pems[active_key_name].apply(_kid_from_pem)
