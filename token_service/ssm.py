@@ -120,7 +120,10 @@ def _parameter(answer: bytes) -> dict:
 def _error_code(exc: urllib.error.HTTPError) -> str:
     """The AWS error code: the x-amzn-ErrorType header or the JSON "__type" (AWS's JSON protocol,
     maybe after a namespace and '#'), or an XML <Code> (moto's refusals of signatures and rights)."""
-    body = exc.read(MAX_ANSWER_BYTES)
+    try:
+        body = exc.read(MAX_ANSWER_BYTES)
+    except (OSError, http.client.HTTPException):  # the body stopped half-way (timed out, reset)
+        body = b""
     try:
         document = json.loads(body)
     except ValueError:

@@ -171,8 +171,8 @@ def test_unreachable_ssm_through_boto3_names_the_parameter(ssm_env, monkeypatch,
 
 @contextlib.contextmanager
 def stand_in_ssm(answers):
-    """Serves `answers` ((status, body bytes) or "hang") in turn, then the last one again; yields
-    (url, requests seen)."""
+    """Serves `answers` ((status, body bytes), "hang", or ("stall", status): a body that stops
+    half-way for 1 s) in turn, then the last one again; yields (url, requests seen)."""
     seen = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -183,11 +183,17 @@ def stand_in_ssm(answers):
                 time.sleep(3)
                 return
             status, body = answer
+            stall = status == "stall"
+            if stall:
+                status, body = body, b'{"__type": "Throttl'
             self.send_response(status)
             self.send_header("Content-Type", "application/x-amz-json-1.1")
-            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Content-Length", str(len(body) * (2 if stall else 1)))
             self.end_headers()
             self.wfile.write(body)
+            if stall:
+                self.wfile.flush()
+                time.sleep(1)
 
         def log_message(self, *args):
             pass
@@ -243,6 +249,16 @@ def test_retries_stop_after_three_attempts_with_the_last_error():
 def test_refusals_and_bad_answers_are_one_clear_error_and_not_retried(answer, message):
     with stand_in_ssm([answer, GOOD]) as (url, seen):
         with pytest.raises(ssm.SsmError, match=message):
+            ssm.get_parameter(PARAMETER, "us-east-1", CREDENTIALS, url)
+    assert len(seen) == 1
+
+
+def test_an_error_answer_that_stalls_mid_body_is_an_ssm_error(monkeypatch):
+    """The read of the error's body times out: still SsmError (start-up names the parameter),
+    not a raw TimeoutError."""
+    monkeypatch.setattr(ssm, "TIMEOUT_SECONDS", 0.3)
+    with stand_in_ssm([("stall", 400)]) as (url, seen):
+        with pytest.raises(ssm.SsmError, match="^HTTP 400$"):
             ssm.get_parameter(PARAMETER, "us-east-1", CREDENTIALS, url)
     assert len(seen) == 1
 
