@@ -1,4 +1,5 @@
 """POST /token against the real server: caller authentication, response shape, scope narrowing."""
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -11,6 +12,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from token_service.app import create_app
+from token_service.settings import Settings
 from tests.token_service.conftest import APP_ORIGIN, AUDIENCE, IDP_AUDIENCE, IDP_ISSUER, ISSUER, claims_of
 
 
@@ -273,3 +276,27 @@ def test_one_json_log_line_per_request_with_request_id_and_no_secrets(service, i
     assert "PRIVATE KEY" not in text + service.stderr()
     private_numbers = serialization.load_pem_private_key(signing_pems["old"][0].read_bytes(), None).private_numbers()
     assert str(private_numbers.d)[:40] not in text
+
+
+@pytest.mark.parametrize("declared", ["²", "1²", "99999999999999999999999"])
+def test_an_odd_content_length_is_no_500(base_settings, idp, declared):
+    """Called as an ASGI app, as any server or Mangum would: a Content-Length that str.isdigit()
+    takes for digits ("²" in latin-1) but int() does not is read as an unknown length."""
+    app = create_app(Settings.from_env({f"TOKEN_SERVICE_{k.upper()}": str(v) for k, v in base_settings.items()}),
+                     log=lambda line: None)
+    headers = [(b"authorization", f"Bearer {idp.token()}".encode()), (b"content-type", b"application/json"),
+               (b"content-length", declared.encode("latin-1"))]
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST", "scheme": "https",
+             "path": "/token", "raw_path": b"/token", "query_string": b"", "root_path": "", "headers": headers,
+             "server": ("token.example.com", 443), "client": ("203.0.113.7", 1234)}
+    sent = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"{}", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    status = next(message["status"] for message in sent if message["type"] == "http.response.start")
+    assert status == (413 if declared.isascii() else 200)

@@ -25,7 +25,7 @@ def no_store_json(body: str, status: int = 200) -> Response:
 async def read_json_body(request: Request, model: type[BaseModel]) -> BaseModel:
     """`model` validated from the body; an empty body is validated as `{}`."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY_BYTES:  # isdigit alone takes "²"
         raise ServiceError(413, "invalid_request", f"body larger than {MAX_BODY_BYTES} bytes")
     raw = b""
     async for chunk in request.stream():
