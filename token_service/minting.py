@@ -31,7 +31,7 @@ def token_size_limit(cookie_name: str | None) -> tuple:
 
 class Minter:
     def __init__(self, signing_key, issuer: str, audience: str, lifetime_seconds: int,
-                 size_limit=(EDGE_MAX_TOKEN_BYTES, "the edge's limit"), clock=time.time):
+                 size_limit=token_size_limit(None), clock=time.time):
         header = {"alg": "RS256", "typ": "JWT", "kid": signing_key.kid}
         self._header_b64 = b64url(json.dumps(header, separators=(",", ":")).encode())
         self._private_key = signing_key.private_key
