@@ -2,7 +2,8 @@
 
 Scope semantics are the contract's (docs/reference.md): an entry starts with "/"; one ending
 in "/" is a prefix, otherwise an exact path; `*` matches any run of characters within one
-segment, and a segment holds at most one `*` (so matching stays linear). A request may only narrow the configured default, never widen it.
+segment, and a segment holds at most one `*` (so matching stays linear). A request may only
+narrow the configured default, never widen it.
 """
 import re
 
