@@ -35,7 +35,8 @@ class Minter:
         header = {"alg": "RS256", "typ": "JWT", "kid": signing_key.kid}
         self._header_b64 = b64url(json.dumps(header, separators=(",", ":")).encode())
         self._private_key = signing_key.private_key
-        self._signature_chars = len(b64url(bytes(signing_key.private_key.key_size // 8)))
+        # A signature is as long as the modulus in whole octets: 257 for a 2050-bit key, not 256.
+        self._signature_chars = len(b64url(bytes((signing_key.private_key.key_size + 7) // 8)))
         self._issuer = issuer
         self._audience = audience
         self.lifetime_seconds = lifetime_seconds

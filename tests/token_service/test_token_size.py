@@ -139,3 +139,23 @@ def test_a_default_scope_too_large_for_the_cookie_stops_start_up_in_cookie_mode(
     env["TOKEN_SERVICE_COOKIE_NAME"] = COOKIE
     with pytest.raises(SettingsError, match=f"over the cookie limit of 4096 bytes for {COOKIE}=<token>"):
         create_app(Settings.from_env(env))
+
+
+@pytest.fixture(scope="module")
+def odd_key_service(session_services, base_settings, tmp_path_factory):
+    """A 2050-bit key: its signatures are 257 octets, one more than key_size // 8."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from token_service import keys
+    path = tmp_path_factory.mktemp("odd-key") / "2050.pem"
+    path.write_bytes(keys.private_key_pem(rsa.generate_private_key(public_exponent=65537, key_size=2050)))
+    return session_services({**base_settings, "signing_key_file": path})
+
+
+def test_a_key_whose_modulus_is_not_whole_octets_never_mints_past_the_edge_limit(odd_key_service, idp):
+    largest, smallest_refused = scan_to_limit(odd_key_service, idp)
+    token = largest.json()["access_token"]
+    assert 8190 <= len(token) <= 8192
+    assert 8192 < int(smallest_refused[1]) <= 8194
+    jwks = odd_key_service.get("/.well-known/jwks.json").json()
+    assert outcome(edge(jwks), token, uri=claims_of(token)["paths"][0] + "x.mp4") == "forward"
