@@ -8,11 +8,12 @@ from fastapi.security import HTTPBearer
 
 from token_service.errors import ServiceError, unauthorized
 from token_service.idp import IdpUnavailable, InvalidAppToken
+from token_service.minting import subject_fault
 
 
 class AppTokenAuth(HTTPBearer):
     async def __call__(self, request: Request) -> dict:
-        """The verified claims of the caller's app token, or a 400 / 401 / 503 ServiceError."""
+        """The verified claims of the caller's app token, or a 400 / 401 / 403 / 503 ServiceError."""
         if len(request.headers.getlist("authorization")) > 1:
             # Which one counts would differ between hops (the edge refuses this too).
             raise ServiceError(400, "invalid_request", "send one Authorization header")
@@ -20,7 +21,7 @@ class AppTokenAuth(HTTPBearer):
         if credentials is None or not credentials.credentials:
             raise unauthorized()
         try:
-            return await request.app.state.verifier.verify(credentials.credentials)
+            claims = await request.app.state.verifier.verify(credentials.credentials)
         except InvalidAppToken as exc:
             if exc.detail:  # for the operator's log line only
                 request.state.log_fields = {**getattr(request.state, "log_fields", {}), "detail": exc.detail}
@@ -28,6 +29,15 @@ class AppTokenAuth(HTTPBearer):
         except IdpUnavailable as exc:
             raise ServiceError(503, "temporarily_unavailable", str(exc),
                                {"Retry-After": str(exc.retry_after)}) from None
+        check_subject(claims["sub"])
+        return claims
+
+
+def check_subject(sub: str) -> None:
+    """403 access_denied for a subject no viewing token or upload key can carry, on every route."""
+    fault = subject_fault(sub)
+    if fault:
+        raise ServiceError(403, "access_denied", fault)
 
 
 # auto_error=False: missing or non-Bearer credentials get our RFC 6750 401, not FastAPI's.

@@ -12,6 +12,7 @@ import sys
 
 import jwt
 
+from token_service.auth import check_subject
 from token_service.errors import ServiceError
 from token_service.idp import AppTokenVerifier, IdpUnavailable, InvalidAppToken, JwksSource, shown
 from token_service.routers.token import default_scope
@@ -67,6 +68,7 @@ async def _check(token, settings, verifier, out) -> int:
         return 1
     sub = claims["sub"]
     try:
+        check_subject(sub)
         paths = default_scope(settings.default_paths, sub)
     except ServiceError as exc:
         say(f"NOT OK: POST /token would answer {exc.status} {exc.error}: {exc.description} (sub {shown(sub)})")

@@ -17,6 +17,18 @@ EDGE_MAX_TOKEN_BYTES = 8192  # the edge's max_token_bytes (default): it refuses 
 COOKIE_MAX_BYTES = 4096  # what browsers keep of one cookie, counting name=value
 
 
+def subject_fault(sub: str):
+    """Why the caller's subject can be in no token (403 on every route), or None. One rule for all
+    routes: a lone surrogate (JSON "\\ud800") is not Unicode a key, a URL or a log line can carry."""
+    if len(sub) > MAX_SUB_LENGTH:
+        return f"the caller's subject is longer than {MAX_SUB_LENGTH} characters"
+    try:
+        sub.encode()
+    except UnicodeEncodeError:
+        return "the caller's subject is not valid Unicode"
+    return None
+
+
 class TokenTooLarge(ValueError):
     """The token would not reach the edge whole; the message gives both sizes."""
 

@@ -90,11 +90,15 @@ def test_an_unreachable_jwks_url_is_named(settings, idp):
     assert f"NOT OK: TOKEN_SERVICE_IDP_JWKS_URL {gone.url}: identity provider keys unavailable:" in result.stdout
 
 
-def test_a_subject_post_token_would_refuse_is_not_ok(settings, idp):
-    result = check_idp(settings, idp.token(sub="a/b"))
+@pytest.mark.parametrize("sub, reason", [
+    ("a/b", "the caller's subject cannot be used in a path scope"),
+    ("x" * 257, "the caller's subject is longer than 256 characters"),
+    ("\ud800", "the caller's subject is not valid Unicode"),
+])
+def test_a_subject_post_token_would_refuse_is_not_ok(settings, idp, sub, reason):
+    result = check_idp(settings, idp.token(sub=sub))
     assert result.returncode == 1
-    assert "NOT OK: POST /token would answer 403 access_denied: the caller's subject cannot be used in a path " \
-           "scope (sub 'a/b')" in result.stdout
+    assert f"NOT OK: POST /token would answer 403 access_denied: {reason} (sub " in result.stdout
 
 
 def test_the_public_key_file_mode(settings, idp, tmp_path):

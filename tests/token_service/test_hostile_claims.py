@@ -110,3 +110,16 @@ def test_numeric_dates_must_be_json_numbers(service, idp, claim, value, reason):
 
 def test_numeric_dates_may_be_fractional(service, idp):
     assert service.post_token(idp.token(iat=NOW - 0.5, nbf=NOW - 0.25, exp=NOW + 600.75)).status_code == 200
+
+
+@pytest.mark.parametrize("sub, reason", [
+    ("\ud800", "the caller's subject is not valid Unicode"),
+    ("a\udfffb", "the caller's subject is not valid Unicode"),
+    ("x" * 257, "the caller's subject is longer than 256 characters"),
+])
+def test_a_subject_no_token_can_carry_is_403_on_token_as_on_uploads(service, idp, sub, reason):
+    """One rule for every route (test_uploads refuses the same subjects): POST /token once minted a
+    token whose sub was a lone surrogate while /uploads refused that caller."""
+    response = service.post_token(idp.token(sub=sub))
+    assert response.status_code == 403, response.text
+    assert response.json() == {"error": "access_denied", "error_description": reason}

@@ -79,9 +79,8 @@ async def mint_token(request: Request, caller: dict = Depends(app_token_claims))
 
 
 def default_scope(default_paths, sub: str) -> tuple:
-    """The caller's default `paths` ({sub} filled in; empty = every path), or a 403 ServiceError."""
-    if len(sub) > MAX_SUB_LENGTH:
-        raise ServiceError(403, "access_denied", f"the caller's subject is longer than {MAX_SUB_LENGTH} characters")
+    """The caller's default `paths` ({sub} filled in; empty = every path), or a 403 ServiceError.
+    The subject's length and Unicode were checked with the app token (token_service.auth)."""
     try:
         return scopes.expand(default_paths, sub)
     except scopes.ScopeError as exc:
