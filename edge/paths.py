@@ -62,12 +62,15 @@ def _segment_bounds(segments):
 class Scope:
     """What a token's `paths` claim opens: call it with an object path."""
 
-    __slots__ = ("_prefixes", "_exact", "_globs")
+    __slots__ = ("_prefixes", "_exact", "_globs", "_split")
 
     def __init__(self, prefixes, exact, globs):
         self._prefixes = prefixes  # entries ending in '/', without a '*': str.startswith
         self._exact = exact  # other entries without a '*': equality
         self._globs = globs  # entries with a '*': per segment, see _segment_bounds
+        # Splitting past the longest entry's segments would only cost time: the rest stays one part,
+        # and an entry of n segments still sees n + 1 parts where the path has more than n.
+        self._split = max((count for count, *_ in globs), default=0)
 
     def __call__(self, path):
         if path in self._exact or path.startswith(self._prefixes):
@@ -75,7 +78,7 @@ class Scope:
         if self._globs:
             # Four passes in C over the segments, each a plain compare: no backtracking, linear time.
             # map() stops at the shorter input, so a prefix entry checks only its own segments.
-            parts = path[1:].split("/")
+            parts = path[1:].split("/", self._split)
             lengths = list(map(len, parts))
             for count, is_prefix, heads, tails, shortest, longest in self._globs:
                 # A prefix needs at least one more path segment (possibly empty: '/a/'), an exact entry none.

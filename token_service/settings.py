@@ -86,11 +86,12 @@ def idp_algorithms(values):
 
 
 def scope_templates(entries):
-    for entry in entries:
-        try:
+    try:
+        for entry in entries:
             scopes.check_scope(entry.replace(scopes.SUB_PLACEHOLDER, "sub"))
-        except ValueError as exc:
-            return str(exc)
+        scopes.check_star_budget(entries)  # {sub} can add neither a '*' nor a segment
+    except ValueError as exc:
+        return str(exc)
 
 
 def origins(values):

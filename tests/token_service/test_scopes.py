@@ -80,3 +80,21 @@ def test_duplicates_are_dropped_and_limits_hold():
         scopes.narrow([f"/a/{n}" for n in range(scopes.MAX_ENTRIES + 1)], ())
     with pytest.raises(scopes.ScopeError, match="must not be empty"):
         scopes.narrow([], ())
+
+
+def star_entries(count, segments):
+    """`count` entries with a '*', `segments` segments each, inside /videos/u42/."""
+    return [f"/videos/u42/{n}*" + "/a" * (segments - 3) for n in range(count)]
+
+
+def test_the_entries_with_a_star_are_bounded_by_what_the_edge_compares_per_request():
+    allowed = ("/videos/u42/",)
+    most = star_entries(scopes.MAX_STAR_ENTRIES, scopes.MAX_STAR_SEGMENTS // scopes.MAX_STAR_ENTRIES)
+    plain = [f"/videos/u42/{n}/" for n in range(scopes.MAX_ENTRIES - len(most))]
+    assert scopes.narrow(most + plain, allowed)  # entries without a '*' are not counted
+    with pytest.raises(scopes.ScopeError, match=r"at most 8 paths with a '\*'"):
+        scopes.narrow(star_entries(scopes.MAX_STAR_ENTRIES + 1, 3), allowed)
+    with pytest.raises(scopes.ScopeError, match=r"at most 64 segments in all"):
+        scopes.narrow(star_entries(2, scopes.MAX_STAR_SEGMENTS // 2) + star_entries(1, 3)[:1], allowed)
+    with pytest.raises(scopes.ScopeError, match=r"at most 64 segments in all"):
+        scopes.narrow(star_entries(1, scopes.MAX_STAR_SEGMENTS + 1), allowed)

@@ -64,6 +64,8 @@ def weak_key_file(tmp_path, **kwargs):
     ({"TOKEN_SERVICE_DEFAULT_PATHS": "/videos/../"}, "TOKEN_SERVICE_DEFAULT_PATHS: scope '/videos/../' has an empty"),
     ({"TOKEN_SERVICE_DEFAULT_PATHS": "/videos/{sub}/*.*"},
      "TOKEN_SERVICE_DEFAULT_PATHS: scope '/videos/sub/*.*' has more than one '*' in a segment"),
+    ({"TOKEN_SERVICE_DEFAULT_PATHS": ",".join(f"/videos/{{sub}}/{n}*" for n in range(9))},
+     "TOKEN_SERVICE_DEFAULT_PATHS: at most 8 paths with a '*'"),
     ({"TOKEN_SERVICE_CORS_ALLOWED_ORIGINS": "https://app.example.com/"},
      "TOKEN_SERVICE_CORS_ALLOWED_ORIGINS: 'https://app.example.com/' is not an origin"),
     ({"TOKEN_SERVICE_COOKIE_SAMESITE": "lax"}, "TOKEN_SERVICE_COOKIE_SAMESITE: one of Strict, Lax, None"),

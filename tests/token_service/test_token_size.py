@@ -89,6 +89,8 @@ def test_in_cookie_mode_the_cookie_limit_binds(cookie_service, idp):
     (["/videos/u42/\x7f"], "control character"),
     (["/videos/u42/a\\..\\u43"], "control character or a backslash"),
     (["/videos/u43/ünï😀.mp4"], "outside the allowed scope"),
+    ([f"/videos/u42/{n}*" for n in range(9)], "at most 8 paths with a '*'"),
+    (["/videos/u42/*" + "/a" * 62], "at most 64 segments in all"),
 ])
 def test_hostile_scopes_are_invalid_scope(service, idp, paths, fault):
     response = service.post_token(idp.token(sub="u42"), json={"paths": paths})
