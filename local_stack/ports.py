@@ -32,19 +32,18 @@ def resolve(wanted):
     return chosen
 
 
-def wait_until_listening(address, timeout, still_running):
-    """True once something accepts connections on `address` (a port on HOST, or a Unix socket's
-    path); False if `still_running()` turns False."""
+def wait_until_listening(address, timeout, check):
+    """Returns once something accepts connections on `address` (a port on HOST, or a Unix socket's
+    path); `check()` runs before each try and raises to give up (the part exited, Ctrl-C)."""
     family, target = (socket.AF_UNIX, address) if isinstance(address, str) else (socket.AF_INET, (HOST, address))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not still_running():
-            return False
+        check()
         with socket.socket(family, socket.SOCK_STREAM) as probe:
             probe.settimeout(0.5)
             try:
                 probe.connect(target)
-                return True
+                return
             except OSError:
                 pass
         time.sleep(0.02)

@@ -7,6 +7,12 @@ users); the edge package built; the token service and the CloudFront stand-in st
 When all answer, `.local/stack.json` is written and a table of URLs printed. Ctrl-C (or SIGTERM)
 stops the parts in reverse order and removes stack.json, so a stack.json on disk always
 describes a running stack.
+
+Ctrl-C and SIGTERM only set a flag, read at safe points (the start's waits, the watch loop): never
+an exception raised into whatever the main thread is doing. A KeyboardInterrupt landing just after
+subprocess's poll() took its internal lock leaves that lock held for good, and the stop's last
+wait() for that child then blocks for ever (seen as a runner that ignored Ctrl-C on a loaded
+machine; tests/local_stack/test_lifecycle.py delivers the signal at that very instant).
 """
 import argparse
 import json
@@ -127,6 +133,7 @@ class Stack:
         self.children = []
         self.servers = []
         self.reported_exits = set()
+        self.stop_requested = False
         self.objects = demo_data.OBJECTS + options.media_objects
         # moto's socket lives in a fresh private folder (mode 0700): a short path, unlike some state dirs
         self.moto_dir = tempfile.mkdtemp(prefix="local-stack-moto-")
@@ -255,16 +262,21 @@ class Stack:
         # the edge function's own identity, for its SSM refreshes (boto3 reads the environment)
         return self._spawn("edge", [sys.executable, "-m", "local_stack.cdn", str(path)], self.access["edge"].env())
 
+    def request_stop(self, signum=None, frame=None):
+        """The handler of Ctrl-C and SIGTERM: a flag, read at safe points (see the module's doc)."""
+        self.stop_requested = True
+
     # ----------------------------------------------------------------- waiting
     def _check_alive(self, child):
+        if self.stop_requested:
+            raise KeyboardInterrupt  # here, between two steps, not inside one
         if child.exited() is not None:
             where = f"; see {child.log_path}" if child.log_path else ""
             raise StartError(f"{child.name} exited with code {child.exited()} while starting{where}")
         return True
 
     def _wait_listening(self, child, address):
-        if not ports.wait_until_listening(address, START_TIMEOUT, lambda: child.exited() is None):
-            self._check_alive(child)
+        ports.wait_until_listening(address, START_TIMEOUT, lambda: self._check_alive(child))
 
     def _wait_ready(self, child, url):
         deadline = time.monotonic() + START_TIMEOUT
@@ -325,7 +337,7 @@ class Stack:
     def watch(self):
         """Until Ctrl-C: report a part that exits (the rest keep running, e.g. to watch the edge
         serve on its last keys after moto is stopped, then fail closed)."""
-        while True:
+        while not self.stop_requested:
             for child in self.children:
                 code = child.exited()
                 if code is not None and child.name not in self.reported_exits:
@@ -335,8 +347,7 @@ class Stack:
             time.sleep(0.5)
 
     def stop(self):
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        """Another Ctrl-C meanwhile only sets the flag again: it cannot cut the clean-up short."""
         self._remove_state_files()
         for child in reversed(self.children):
             child.stop()
@@ -350,10 +361,6 @@ def _users_json():
     return [{"username": u.username, "password": u.password, "prefix": u.prefix} for u in demo_data.USERS]
 
 
-def _raise_interrupt(signum, frame):
-    raise KeyboardInterrupt
-
-
 def main(argv=None):
     options = parse_args(sys.argv[1:] if argv is None else argv)
     try:
@@ -361,11 +368,14 @@ def main(argv=None):
     except OptionError as exc:
         print(f"local stack: {exc}", file=sys.stderr)
         return 2
-    signal.signal(signal.SIGTERM, _raise_interrupt)  # stop as on Ctrl-C
     stack = Stack(options)
+    signal.signal(signal.SIGINT, stack.request_stop)
+    signal.signal(signal.SIGTERM, stack.request_stop)  # stop as on Ctrl-C
     try:
         stack.start()
         stack.watch()
+        print("\nstopping...", flush=True)
+        return 0
     except ports.PortInUse as exc:
         print(f"local stack: {exc}", file=sys.stderr)
         return 2

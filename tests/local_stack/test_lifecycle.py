@@ -1,5 +1,7 @@
 """The stack as a whole: moto going away (the edge's staleness bound), Ctrl-C, a port in use."""
+import json
 import os
+import pathlib
 import signal
 import socket
 import subprocess
@@ -66,6 +68,78 @@ def test_moto_stopped_edge_serves_on_last_keys_then_fails_closed_and_ctrl_c_stop
     assert not (stack.state_dir / "stack.json").exists()
     assert not any(alive(pid) for pid in stack.pids.values()), stack.pids
     assert "local stack stopped." in stack.output()
+
+
+# `python -m local_stack` with one change: its watch gets Ctrl-C at the worst instant, just after
+# subprocess's poll() took its lock (before the poll's try). A Ctrl-C raised there as an exception
+# left the lock held, and the runner then hung for ever in its last wait() for that child.
+CTRL_C_INSIDE_POLL = """
+import shutil, signal, sys
+from local_stack import runner
+
+def ctrl_c(frame, event, arg):
+    if event == "c_return" and frame.f_code.co_name == "_internal_poll" and getattr(arg, "__name__", "") == "acquire":
+        sys.setprofile(None)
+        signal.raise_signal(signal.SIGINT)
+
+def watch_with_ctrl_c(stack, watch=runner.Stack.watch):
+    shutil.copy(stack.state / "processes.json", stack.state / "pids.json")  # the runner removes its own
+    sys.setprofile(ctrl_c)
+    watch(stack)
+
+runner.Stack.watch = watch_with_ctrl_c
+sys.exit(runner.main())
+"""
+
+
+def run_runner(state, code, stop_when=None, timeout=120):
+    """Run `code` (the runner, changed) on free ports; Ctrl-C once `stop_when(output, pid)` is true.
+    (exit code, output); a runner still running after `timeout` s is killed and fails the test."""
+    state.mkdir()
+    output = state / "runner-output.txt"
+    with open(output, "wb") as out:
+        runner = subprocess.Popen([sys.executable, "-c", code, "--state-dir", str(state), *FREE_PORTS], cwd=REPO,
+                                  stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        try:
+            while runner.poll() is None and time.monotonic() < deadline:
+                if stop_when and stop_when(output.read_text(), runner.pid):
+                    runner.send_signal(signal.SIGINT)
+                    stop_when = None
+                time.sleep(0.05)
+            assert runner.poll() is not None, f"the runner did not exit:\n{output.read_text()}"
+        finally:
+            if runner.poll() is None:
+                runner.kill()
+                runner.wait()
+    return runner.returncode, output.read_text()
+
+
+def test_ctrl_c_at_the_worst_instant_still_stops_every_part(tmp_path):
+    code, output = run_runner(tmp_path / "stack", CTRL_C_INSIDE_POLL)
+    assert code == 0, output
+    assert "Local stack ready" in output and "stopping..." in output and "local stack stopped." in output
+    pids = json.loads((tmp_path / "stack" / "pids.json").read_text())
+    assert {"moto", "token", "edge"} <= pids.keys()
+    assert not any(alive(pid) for pid in pids.values()), pids
+    assert not (tmp_path / "stack" / "stack.json").exists()
+
+
+def test_ctrl_c_while_starting_stops_at_the_next_wait(tmp_path):
+    children = []
+
+    def provisioning(output, pid):  # moto is up: the runner provisions it, then starts the rest
+        if "ready  moto" not in output:
+            return False
+        children.extend(int(child) for child in pathlib.Path(f"/proc/{pid}/task/{pid}/children").read_text().split())
+        return True
+
+    code, output = run_runner(tmp_path / "stack", "import sys; from local_stack import runner; sys.exit(runner.main())",
+                              provisioning)
+    assert code == 0, output
+    assert "stopping..." in output and "local stack stopped." in output and "Local stack ready" not in output
+    assert children and not any(alive(pid) for pid in children), children
+    assert not (tmp_path / "stack" / "stack.json").exists()
 
 
 def test_port_in_use_is_one_clear_error(tmp_path):
