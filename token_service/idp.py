@@ -21,6 +21,7 @@ import httpx
 import jwt
 from cryptography.hazmat.primitives import serialization
 
+from token_service.keys import read_key_file
 from token_service.settings import SettingsError
 
 MAX_TOKEN_LENGTH = 8192
@@ -155,8 +156,7 @@ class PublicKeySource:
 
     def __init__(self, path):
         try:
-            with open(path, "rb") as file:
-                self._key = serialization.load_pem_public_key(file.read())
+            self._key = serialization.load_pem_public_key(read_key_file(path))
         except (OSError, ValueError) as exc:
             reason = exc.strerror if isinstance(exc, OSError) else "not a PEM public key"
             raise SettingsError(f"TOKEN_SERVICE_IDP_PUBLIC_KEY_FILE {path}: {reason}") from None

@@ -5,7 +5,6 @@ TOKEN_SERVICE_ACTIVE_KID when set, otherwise the first key loaded (first file or
 first key within it). That makes the rotation runbook two edits of one setting.
 """
 import dataclasses
-import pathlib
 
 from token_service import keys, ssm
 from token_service.settings import SettingsError
@@ -69,9 +68,11 @@ def _load_private_keys(settings) -> list:
 
 def _read_file(path) -> bytes:
     try:
-        return pathlib.Path(path).read_bytes()
+        return keys.read_key_file(path)
     except OSError as exc:
         raise KeyLoadError(f"TOKEN_SERVICE_SIGNING_KEY_FILE {path}: {exc.strerror}") from None
+    except ValueError as exc:
+        raise KeyLoadError(f"TOKEN_SERVICE_SIGNING_KEY_FILE {path}: {exc}") from None
 
 
 def _read_ssm(settings) -> dict:

@@ -76,6 +76,18 @@ def jwks(keys) -> dict:
     return {"keys": entries}
 
 
+MAX_KEY_FILE_BYTES = 1024 * 1024  # a PEM of many keys is a few KB; /dev/urandom would never end
+
+
+def read_key_file(path) -> bytes:
+    """A key file's bytes; OSError, or ValueError for a file over MAX_KEY_FILE_BYTES (read no further)."""
+    with open(path, "rb") as file:
+        data = file.read(MAX_KEY_FILE_BYTES + 1)
+    if len(data) > MAX_KEY_FILE_BYTES:
+        raise ValueError(f"larger than {MAX_KEY_FILE_BYTES} bytes: not a PEM key file")
+    return data
+
+
 def load_private_keys_pem(data: bytes) -> list:
     """Every RSA private key in a PEM document, in order; one PEM may hold several keys.
 

@@ -95,15 +95,25 @@ def scope_templates(entries):
 
 
 def origins(values):
+    # Compared exactly with the Origin header a browser sends: scheme://host[:port], lower case.
+    # Anything else (a wildcard, user info, a path or query, capitals) would never match.
     for origin in values:
         parts = urlsplit(origin)
-        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or origin.endswith("/"):
-            return f"{origin!r} is not an origin like https://app.example.com"
+        parts.port  # noqa: B018 -- a ValueError for a bad port becomes a fault
+        if (parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc or "*" in origin
+                or origin != f"{parts.scheme}://{parts.netloc}" or origin != origin.lower()):
+            return f"{origin!r} is not an origin like https://app.example.com (no wildcard, user, path, query or capitals)"
 
 
 def cookie_token(name):
     if not all(c.isascii() and (c.isalnum() or c in "-_.") for c in name):
         return "letters, digits and - _ . only"
+
+
+def cookie_domain(name):
+    # Set-Cookie's Domain attribute: a ';' would add attributes of the sender's choosing.
+    if not all(c.isascii() and (c.isalnum() or c in "-.") for c in name.removeprefix(".")) or not name.strip("."):
+        return f"{name!r} is not a domain name like media.example.com"
 
 
 def setting(default=dataclasses.MISSING, *checks):
@@ -135,7 +145,7 @@ class Settings:
     jwks_max_age_seconds: int = setting(300, not_negative)
     cors_allowed_origins: tuple = setting((), origins)
     cookie_name: str | None = setting(None, cookie_token)
-    cookie_domain: str | None = None
+    cookie_domain: str | None = setting(None, cookie_domain)
     cookie_samesite: str = setting("Lax", one_of(SAMESITE_VALUES))
     docs_enabled: bool = True
     # Uploads (docs/uploads.md): on when the bucket is set.

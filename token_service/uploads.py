@@ -27,8 +27,11 @@ FILENAME_METADATA = "x-amz-meta-filename"
 
 _MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
 _BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_IP_ADDRESS = re.compile(r"\d+\.\d+\.\d+\.\d+")  # S3 refuses bucket names formatted as one
 _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# Control characters, and the bidirectional controls that make a displayed name read other than it
+# is ("clip\u202Egpj.exe" shows as "clipexe.jpg"): Trojan Source, CVE-2021-42574.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 class InvalidUpload(ValueError):
@@ -72,7 +75,7 @@ def max_bytes_fault(value: int):
 
 
 def bucket_fault(name: str):
-    if not _BUCKET_NAME.fullmatch(name) or ".." in name:
+    if not _BUCKET_NAME.fullmatch(name) or ".." in name or _IP_ADDRESS.fullmatch(name):
         return f"not an S3 bucket name: {name!r}"
 
 
@@ -83,8 +86,10 @@ def region_fault(name: str):
 
 def media_base_url_fault(url: str):
     parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
-        return f"not an http(s) URL like https://media.example.com: {url!r}"
+    # The media URL is this plus the object path: a path here would name another object.
+    if (parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc
+            or parts.path not in ("", "/") or parts.query or parts.fragment or url.endswith(("?", "#"))):
+        return f"not an http(s) URL like https://media.example.com (an origin: no path, user or query): {url!r}"
 
 
 class Uploader:
@@ -190,7 +195,7 @@ def filename_metadata(filename: str) -> str:
     if not filename or len(filename) > MAX_FILENAME_LENGTH:
         raise InvalidUpload(f"filename must be 1..{MAX_FILENAME_LENGTH} characters")
     if _CONTROL.search(filename) or not _utf8(filename):
-        raise InvalidUpload("filename must not contain control characters or invalid Unicode")
+        raise InvalidUpload("filename must not contain control characters, bidirectional controls or invalid Unicode")
     return quote(filename, safe=" !#$&'()*+,-./:;=?@[]^_`{|}~")
 
 

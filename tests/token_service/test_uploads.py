@@ -305,6 +305,8 @@ def test_moto_accepts_a_rewritten_policy_its_signature_no_longer_matches(uploads
     ({"content_type": "video/mp4", "size": 10, "filename": "a\r\nx-amz-meta-evil: 1"}, "filename must not contain control characters"),
     ({"content_type": "video/mp4", "size": 10, "filename": "a\x00.mp4"}, "filename must not contain control characters"),
     ({"content_type": "video/mp4", "size": 10, "filename": "\u202e\x85"}, "filename must not contain control characters"),
+    *[({"content_type": "video/mp4", "size": 10, "filename": f"clip{bidi}4pm.exe"}, "bidirectional controls")
+      for bidi in ("\u202e", "\u202d", "\u202a", "\u2066", "\u2067", "\u2068", "\u2069", "\u200e", "\u200f", "\u061c")],
     ({"content_type": "video/mp4", "size": 10, "filename": 42}, "filename: Input should be a valid string"),
 ])
 def test_bad_requests_are_400_with_a_reason(uploads, idp, body, reason):

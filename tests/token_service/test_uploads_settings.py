@@ -46,6 +46,12 @@ def test_defaults(env):
     ("UPLOAD_BUCKET_REGION", "moon", "not an AWS region like eu-west-1: 'moon'"),
     ("MEDIA_BASE_URL", "media.example.com", "not an http(s) URL like https://media.example.com"),
     ("MEDIA_BASE_URL", "https://media.example.com/?a=1", "not an http(s) URL"),
+    # The media URL is the base plus the object path: a path or user here could never name the object.
+    ("MEDIA_BASE_URL", "https://media.example.com/videos", "(an origin: no path, user or query)"),
+    ("MEDIA_BASE_URL", "https://user@media.example.com", "(an origin: no path, user or query)"),
+    ("MEDIA_BASE_URL", "https://media.example.com?", "(an origin: no path, user or query)"),
+    # S3 refuses bucket names formatted as an IP address.
+    ("UPLOAD_BUCKET", "192.168.5.4", "not an S3 bucket name: '192.168.5.4'"),
     ("S3_ENDPOINT_URL", "localhost:5000", "not an http(s) URL: 'localhost:5000'"),
 ])
 def test_bad_upload_settings_name_the_variable(env, name, raw, fault):
