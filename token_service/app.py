@@ -10,7 +10,8 @@ from token_service.idp import AppTokenVerifier
 from token_service.keyring import load_keyring
 from token_service.minting import MAX_SUB_LENGTH, Minter, TokenTooLarge, token_size_limit
 from token_service.scopes import ScopeError, expand
-from token_service.routers import docs, health, token, uploads, well_known
+from token_service.assets import Assets
+from token_service.routers import docs, health, token, uploads, videos, well_known
 from token_service.settings import Settings, SettingsError
 from token_service.uploads import Uploader
 
@@ -48,20 +49,22 @@ def create_app(settings: Settings | None = None, log=stdout_line) -> FastAPI:
     _check_default_scope_fits(app.state.minter, settings.default_paths)
     app.state.jwks_body = json.dumps(keyring.jwks()).encode()
     app.state.uploader = Uploader.from_settings(settings)  # None when uploads are off
+    app.state.assets = Assets(app.state.uploader) if app.state.uploader else None
 
     app.include_router(token.router)
     app.include_router(well_known.router)
     app.include_router(health.router)
     if settings.docs_enabled:
         app.include_router(docs.router)
-    if app.state.uploader:  # otherwise POST /uploads does not exist (404)
+    if app.state.uploader:  # otherwise /uploads and /videos do not exist (404)
         app.include_router(uploads.router)
+        app.include_router(videos.router)
     install_handlers(app)
     if settings.cors_allowed_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=list(settings.cors_allowed_origins),
-            allow_methods=["GET", "POST"],
+            allow_methods=["GET", "POST", "DELETE"],  # DELETE /videos/{id}
             allow_headers=["Authorization", "Content-Type"],
             # The browser stores the cookie from a cross-origin fetch only with credentials.
             allow_credentials=settings.cookie_mode,

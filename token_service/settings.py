@@ -152,11 +152,14 @@ class Settings:
     upload_bucket: str | None = setting(None, uploads.bucket_fault)
     upload_bucket_region: str = setting("us-east-1", uploads.region_fault)
     upload_prefix: str = setting(uploads.DEFAULT_PREFIX, uploads.prefix_fault)
+    upload_incoming_prefix: str = setting(uploads.DEFAULT_INCOMING_PREFIX, uploads.prefix_fault)
+    asset_status_prefix: str = setting(uploads.DEFAULT_STATUS_PREFIX, uploads.prefix_fault)
     upload_content_types: tuple = setting(uploads.DEFAULT_CONTENT_TYPES, uploads.content_types_fault)
     upload_max_bytes: int = setting(uploads.DEFAULT_MAX_BYTES, uploads.max_bytes_fault)
     upload_expires_seconds: int = setting(300, between(uploads.MIN_EXPIRES_SECONDS, uploads.MAX_EXPIRES_SECONDS))
     media_base_url: str | None = setting(None, uploads.media_base_url_fault)
     s3_endpoint_url: str | None = setting(None, http_url)
+    s3_timeout_seconds: float = setting(3.0, positive_at_most(30))
 
     def __post_init__(self):
         faults = _faults(dataclasses.asdict(self))
@@ -240,4 +243,31 @@ def _cross_field_faults(values) -> list:
             faults.append(f"{_env(first)} or {_env(second)}: set exactly one")
     if values.get("cookie_domain") and not values.get("cookie_name"):
         faults.append(f"{_env('cookie_domain')}: needs {_env('cookie_name')} (cookie mode is on when the name is set)")
+    if values.get("upload_bucket"):
+        faults += _unserved_prefix_faults(values)
+    return faults
+
+
+def _unserved_prefix_faults(values) -> list:
+    """The incoming and status prefixes must lie outside every viewing scope and the published prefix,
+    and apart from each other: what lands there is never served. With no default paths a token opens
+    every path; the edge's refused prefixes keep these two unreachable all the same. Prefixes that
+    break their own rule are reported by it, not here."""
+    def prefix(name, default):
+        value = values.get(name) or default
+        return None if uploads.prefix_fault(value) else value
+
+    incoming = prefix("upload_incoming_prefix", uploads.DEFAULT_INCOMING_PREFIX)
+    status = prefix("asset_status_prefix", uploads.DEFAULT_STATUS_PREFIX)
+    served = [("default_paths", entry) for entry in values.get("default_paths") or ()]
+    served.append(("upload_prefix", prefix("upload_prefix", uploads.DEFAULT_PREFIX)))
+    faults = []
+    for name, value in (("upload_incoming_prefix", incoming), ("asset_status_prefix", status)):
+        overlapping = [(other, entry) for other, entry in served if value and entry and uploads.prefixes_overlap(value, entry)]
+        if overlapping:
+            other, entry = overlapping[0]
+            faults.append(f"{_env(name)}: {value!r} overlaps {_env(other)} entry {entry!r} (never served: keep it apart)")
+    if incoming and status and uploads.prefixes_overlap(incoming, status):
+        faults.append(f"{_env('asset_status_prefix')}: {status!r} overlaps {_env('upload_incoming_prefix')} "
+                      f"{incoming!r} (a status record would be taken for an upload)")
     return faults

@@ -10,6 +10,7 @@ import datetime
 import hashlib
 import hmac
 import json
+import re
 import time
 from urllib.parse import unquote, urlsplit
 
@@ -135,12 +136,17 @@ def test_answer_is_a_presigned_post_pinning_key_type_and_size(uploads, idp, moto
     assert response.status_code == 201, response.text
     assert response.headers["cache-control"] == "no-store"
     answer = response.json()
-    assert set(answer) == {"url", "fields", "path", "media_url", "expires_in", "max_bytes"}
+    assert set(answer) == {"id", "url", "fields", "path", "status_url", "media_path", "poster_path", "media_url",
+                           "poster_url", "expires_in", "max_bytes"}
     assert answer["url"] == f"{moto_url}/{BUCKET}"  # path style for the local endpoint
+    asset_id = answer["id"]
+    assert re.fullmatch(r"[A-Za-z0-9_-]{22}", asset_id)  # 16 random bytes, base64url
     path = answer["path"]
-    assert path.startswith("/videos/u42/") and path.endswith(".mp4")
-    assert len(path) == len("/videos/u42/") + 22 + len(".mp4")  # 16 random bytes, base64url
-    assert answer["media_url"] == MEDIA_BASE_URL + path
+    assert path == f"/incoming/u42/{asset_id}"  # the upload waits outside every viewing scope
+    assert answer["status_url"] == f"/uploads/{asset_id}"
+    assert answer["media_path"] == f"/videos/u42/{asset_id}.mp4" and answer["poster_path"] == f"/videos/u42/{asset_id}.jpg"
+    assert answer["media_url"] == MEDIA_BASE_URL + answer["media_path"]
+    assert answer["poster_url"] == MEDIA_BASE_URL + answer["poster_path"]
     assert answer["expires_in"] == 300 and answer["max_bytes"] == 12345678
 
     fields = answer["fields"]
@@ -166,11 +172,12 @@ def test_answer_is_a_presigned_post_pinning_key_type_and_size(uploads, idp, moto
     assert policy_refusal(fields, BUCKET, 1) is None
 
 
-def test_every_upload_gets_a_new_key_with_the_types_extension(uploads, idp):
+def test_every_upload_gets_a_new_id_and_the_published_video_is_an_mp4(uploads, idp):
     answers = [presigned(uploads, idp, content_type=media_type)
                for media_type in ("video/mp4", "video/mp4", "video/webm", "Video/QuickTime")]
-    assert len({answer["path"] for answer in answers}) == 4
-    assert [answer["path"].rsplit(".", 1)[1] for answer in answers] == ["mp4", "mp4", "webm", "mov"]
+    assert len({answer["id"] for answer in answers}) == 4
+    assert all(answer["path"] == f"/incoming/u42/{answer['id']}" for answer in answers)  # no extension
+    assert all(answer["media_path"].endswith(".mp4") for answer in answers)  # whatever came in
     assert answers[3]["fields"]["Content-Type"] == "video/quicktime"  # media types are case-insensitive
 
 
@@ -353,22 +360,24 @@ def test_subjects_that_cannot_name_a_key_in_their_own_prefix_are_403(uploads, id
 
 @pytest.mark.parametrize("sub", ["auth0|5f7c8ec7c33c6c004bbafe82", "user@example.com", "a+b c", "a%2Fb", "a..b", "ü🎬"])
 def test_unusual_subjects_get_a_key_the_edge_resolves_to_the_same_object(uploads, idp, sub):
-    """The media URL, read by the edge, names exactly the uploaded key, and the member's viewing
-    token (scope /videos/{sub}/) covers it."""
+    """The media and poster URLs, read by the edge, name exactly the published keys, and the member's
+    viewing token (scope /videos/{sub}/) covers them and not the incoming key."""
     answer = presigned(uploads, idp, sub=sub)
-    assert answer["path"].startswith(f"/videos/{sub}/") and answer["path"].count("/") == 3
+    assert answer["path"] == f"/incoming/{sub}/{answer['id']}"
     assert answer["fields"]["key"] == answer["path"][1:]
-    media_path = urlsplit(answer["media_url"]).path
-    assert object_path(media_path) == answer["path"]
-    viewing = claims_of(uploads.post_token(idp.token(sub=sub)).json()["access_token"])
-    assert compile_scope(viewing["paths"])(object_path(media_path))
+    viewing = compile_scope(claims_of(uploads.post_token(idp.token(sub=sub)).json()["access_token"])["paths"])
+    for url, path in ((answer["media_url"], answer["media_path"]), (answer["poster_url"], answer["poster_path"])):
+        assert path.startswith(f"/videos/{sub}/") and path.count("/") == 3
+        assert object_path(urlsplit(url).path) == path
+        assert viewing(object_path(urlsplit(url).path))
+    assert not viewing(answer["path"])
 
 
 @pytest.mark.parametrize("filename", ["../../bob/evil.mp4", "<script>alert(1)</script>.html", "vidéo 🎬 100%.mov",
                                       "x" * 128, 'quote" and \\ back'])
 def test_filenames_are_stored_for_display_and_never_reach_the_key(uploads, idp, s3, filename):
     answer = presigned(uploads, idp, filename=filename)
-    assert answer["path"].startswith("/videos/u42/") and answer["path"].endswith(".mp4")
+    assert answer["path"] == f"/incoming/u42/{answer['id']}"
     assert answer["fields"]["x-amz-meta-filename"].isascii()
     assert unquote(answer["fields"]["x-amz-meta-filename"]) == filename
     assert post_form(answer).status_code == 204

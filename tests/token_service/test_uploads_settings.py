@@ -17,6 +17,8 @@ def test_defaults(env):
     assert settings.upload_max_bytes == 209715200
     assert settings.upload_expires_seconds == 300
     assert settings.media_base_url is None and settings.s3_endpoint_url is None
+    assert settings.upload_incoming_prefix == "/incoming/{sub}/" and settings.asset_status_prefix == "/assets/{sub}/"
+    assert settings.s3_timeout_seconds == 3.0
     assert Settings.from_env(env).upload_bucket is None  # uploads off
 
 
@@ -29,8 +31,8 @@ def test_defaults(env):
     ("UPLOAD_PREFIX", "/videos//{sub}/", "has an empty or dot segment"),
     ("UPLOAD_PREFIX", "/videos/{sub}/\x01/", "contains a control character or a backslash"),
     ("UPLOAD_CONTENT_TYPES", "video/mp4,text/html",
-     "'text/html' has no known file extension (known: video/mp4, video/webm, video/quicktime)"),
-    ("UPLOAD_CONTENT_TYPES", "video/x-matroska", "'video/x-matroska' has no known file extension"),
+     "'text/html' is not a type the media processor reads (known: video/mp4, video/webm, video/quicktime)"),
+    ("UPLOAD_CONTENT_TYPES", "video/x-matroska", "'video/x-matroska' is not a type the media processor reads"),
     ("UPLOAD_CONTENT_TYPES", "mp4", "'mp4' is not a lower-case media type like video/mp4"),
     ("UPLOAD_CONTENT_TYPES", "Video/MP4", "'Video/MP4' is not a lower-case media type"),
     ("UPLOAD_CONTENT_TYPES", ",", "name at least one media type"),
@@ -86,3 +88,40 @@ def test_every_upload_fault_is_reported_in_one_run(env):
 def test_good_upload_settings_are_accepted(env, name, raw):
     settings = Settings.from_env({**env, "TOKEN_SERVICE_UPLOAD_BUCKET": "media", f"TOKEN_SERVICE_{name}": raw})
     assert getattr(settings, name.lower()) in (raw, (raw,))
+
+
+@pytest.mark.parametrize("changes, fault", [
+    ({"DEFAULT_PATHS": "/videos/{sub}/,/"},
+     "TOKEN_SERVICE_UPLOAD_INCOMING_PREFIX: '/incoming/{sub}/' overlaps TOKEN_SERVICE_DEFAULT_PATHS entry '/'"),
+    ({"DEFAULT_PATHS": "/incoming/"}, "TOKEN_SERVICE_UPLOAD_INCOMING_PREFIX: '/incoming/{sub}/' overlaps"),
+    ({"DEFAULT_PATHS": "/*/{sub}/"}, "TOKEN_SERVICE_UPLOAD_INCOMING_PREFIX: '/incoming/{sub}/' overlaps"),
+    ({"DEFAULT_PATHS": "/{sub}/"}, "TOKEN_SERVICE_UPLOAD_INCOMING_PREFIX"),  # a member whose sub is "incoming"
+    ({"DEFAULT_PATHS": "/inc*/"}, "TOKEN_SERVICE_UPLOAD_INCOMING_PREFIX"),
+    ({"DEFAULT_PATHS": "/incoming/alice/clip"}, "TOKEN_SERVICE_UPLOAD_INCOMING_PREFIX"),  # one exact path is enough
+    ({"DEFAULT_PATHS": "/assets/{sub}/*.json"}, "TOKEN_SERVICE_ASSET_STATUS_PREFIX: '/assets/{sub}/' overlaps"),
+    ({"UPLOAD_INCOMING_PREFIX": "/videos/{sub}/incoming/"},
+     "TOKEN_SERVICE_UPLOAD_INCOMING_PREFIX: '/videos/{sub}/incoming/' overlaps TOKEN_SERVICE_UPLOAD_PREFIX entry"),
+    ({"UPLOAD_PREFIX": "/media/{sub}/", "ASSET_STATUS_PREFIX": "/media/{sub}/status/"},
+     "TOKEN_SERVICE_ASSET_STATUS_PREFIX: '/media/{sub}/status/' overlaps TOKEN_SERVICE_UPLOAD_PREFIX"),
+    ({"ASSET_STATUS_PREFIX": "/incoming/{sub}/status/"},
+     "TOKEN_SERVICE_ASSET_STATUS_PREFIX: '/incoming/{sub}/status/' overlaps TOKEN_SERVICE_UPLOAD_INCOMING_PREFIX"),
+    ({"UPLOAD_INCOMING_PREFIX": "/incoming/"}, "TOKEN_SERVICE_UPLOAD_INCOMING_PREFIX: must contain {sub}"),
+    ({"ASSET_STATUS_PREFIX": "/assets/{sub}"}, "TOKEN_SERVICE_ASSET_STATUS_PREFIX: must be a folder ending in '/'"),
+    ({"S3_TIMEOUT_SECONDS": "0"}, "TOKEN_SERVICE_S3_TIMEOUT_SECONDS: must be > 0 and <= 30"),
+])
+def test_incoming_and_status_prefixes_must_never_be_served(env, changes, fault):
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env({**env, "TOKEN_SERVICE_UPLOAD_BUCKET": "media",
+                           **{f"TOKEN_SERVICE_{name}": value for name, value in changes.items()}})
+    assert any(line.startswith(fault) for line in raised.value.faults), raised.value.faults
+
+
+@pytest.mark.parametrize("changes", [
+    {"DEFAULT_PATHS": "/videos/{sub}/,/public/,/incomings/"},
+    {"DEFAULT_PATHS": ""},  # every path: the edge's refused prefixes keep incoming/ and assets/ unreachable
+    {"DEFAULT_PATHS": "/videos/*/", "UPLOAD_INCOMING_PREFIX": "/uploads/in/{sub}/", "ASSET_STATUS_PREFIX": "/meta/{sub}/"},
+    {"DEFAULT_PATHS": "/incoming/", "UPLOAD_BUCKET": ""},  # uploads off: no incoming prefix to protect
+])
+def test_prefixes_apart_from_every_viewing_scope_are_accepted(env, changes):
+    Settings.from_env({**env, "TOKEN_SERVICE_UPLOAD_BUCKET": "media",
+                       **{f"TOKEN_SERVICE_{name}": value for name, value in changes.items()}})
