@@ -2,9 +2,12 @@
 
 `Authorizer.handle(event)` returns the CloudFront request to forward (token removed) or a
 response generated at the edge. It never raises: an unexpected error becomes a 503 and a log line.
-Every call logs one JSON line: outcome, reason, status, kid, sub, uri, cache, microseconds.
+A decision is one JSON line: outcome, reason, status, kid, sub, uri, cache, microseconds. Every
+deny, error and preflight is logged; allowed requests are sampled (`allow_log_sample_rate`), and a
+summary line per container keeps the totals (docs/operations.md, "Logs").
 """
 import json
+import os
 import time
 from json.encoder import encode_basestring_ascii
 
@@ -24,6 +27,11 @@ _FALLBACK = {  # used only if building the proper answer itself failed
 _LOG_FIELDS = ("outcome", "status", "reason", "kid", "sub", "uri", "cache", "us")
 _ALLOW_LINE = ('{"outcome": "allow", "status": null, "reason": "ok", "kid": %s, "sub": %s, "uri": %s, '
                '"cache": %s, "us": %d}')
+
+
+# A container logs its counts at most this often, on the first request after the interval (a frozen
+# container cannot log before it runs again).
+SUMMARY_SECONDS = 60
 
 
 def log_line(record):
@@ -50,6 +58,9 @@ class Authorizer:
         self.keys = KeyStore(config, clock, lambda event: log(json.dumps(event)), fetch)
         self.cache = GrantCache(config.token_cache_entries)
         self.known_headers = {}  # header segment -> kid, filled by tokens.verify
+        self._skip = self._gap()  # allowed requests left unlogged before the next sampled one
+        self._counts = dict.fromkeys(("allow", "hit", "logged", "deny", "preflight"), 0)
+        self._counted_since = clock()
 
     def handle(self, event):
         started = time.perf_counter()
@@ -66,10 +77,45 @@ class Authorizer:
                 result = _FALLBACK
         record["us"] = int((time.perf_counter() - started) * 1e6)
         try:
-            self._log(log_line(record))
+            self._record(record)
         except Exception:
             pass
         return result
+
+    def _record(self, record):
+        """Counts the decision, logs it unless the sample skips it, and the counts when they are due."""
+        counts = self._counts
+        outcome = record["outcome"]
+        counts[outcome] += 1
+        if outcome != "allow":
+            self._log(log_line(record))
+        elif self._skip:
+            self._skip -= 1
+        else:
+            self._skip = self._gap()
+            counts["logged"] += 1
+            self._log(log_line(record))
+        if outcome == "allow" and record["cache"] == "hit":
+            counts["hit"] += 1
+        now = self._clock()
+        if now - self._counted_since >= SUMMARY_SECONDS:
+            self._log(json.dumps({"event": "summary", "seconds": round(now - self._counted_since), **counts}))
+            self._counts = dict.fromkeys(counts, 0)
+            self._counted_since = now
+
+    def _gap(self):
+        """Allowed requests to skip before the next logged one, geometric: each is logged with
+        probability `allow_log_sample_rate`, independently (docs/design.md, "Log sampling"), and the
+        hot path only counts down. The smallest k with (1 - rate)**(k + 1) < u, without `math`."""
+        rate = self.config.allow_log_sample_rate
+        if rate == 0:
+            return float("inf")  # inf - 1 is inf: never logged
+        u = (int.from_bytes(os.urandom(7), "big") + 1) / 2**56  # uniform in (0, 1]
+        keep, survive, gap = 1 - rate, 1 - rate, 0
+        while survive >= u:
+            survive *= keep
+            gap += 1
+        return gap
 
     def _decide(self, request, record):
         config = self.config
@@ -88,6 +134,8 @@ class Authorizer:
                 path = paths.object_path(uri)
             except ValueError as exc:
                 raise InvalidRequest("bad_path", str(exc)) from None
+            if path.startswith(config.refused_prefixes):  # the decoded key: no encoding slips past
+                raise InsufficientScope("refused_prefix", "this path is never served")
             token = self._take_token(request, headers)
             now = self._clock()
             self.keys.check_fresh(now)

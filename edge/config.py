@@ -15,6 +15,7 @@ _COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}")  # RFC 6265 toke
 _SSM_NAME = re.compile(r"[A-Za-z0-9_.\-/]{1,2048}")
 _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]")
 _URL = re.compile(r"https?://\S+")
+_FOLDER = re.compile(r"/(?:[^/\x00-\x1f\x7f\\*]+/)+")  # as the decoded object path compares
 _REALM = re.compile(r'[\x20-\x21\x23-\x5b\x5d-\x7e]{1,64}')  # printable ASCII but " and \
 
 
@@ -34,6 +35,7 @@ DEFAULTS = {  # every optional field and its default (docs/reference.md, "Edge c
     "ssm_timeout_seconds": 1.0,
     "cors_allowed_origins": (),
     "cors_max_age_seconds": 600,
+    "refused_prefixes": ("/incoming/", "/assets/"),  # uploads waiting for processing, status records
     "cookie_name": None,
     "query_parameter": None,
     "realm": "media",
@@ -44,6 +46,7 @@ DEFAULTS = {  # every optional field and its default (docs/reference.md, "Edge c
     "key_retry_seconds": 30,
     "max_key_staleness_seconds": 86400,
     "token_cache_entries": 4096,
+    "allow_log_sample_rate": 1.0,
 }
 
 
@@ -56,6 +59,7 @@ class Config(collections.namedtuple("Config", REQUIRED + tuple(DEFAULTS), defaul
     def to_json(self):
         out = self._asdict()
         out["cors_allowed_origins"] = list(self.cors_allowed_origins)
+        out["refused_prefixes"] = list(self.refused_prefixes)
         return out
 
 
@@ -94,12 +98,25 @@ def _timeout(value):
         return f"must be a number of seconds 0.1..2 (the viewer-request limit is 5 s), got {_shown(value)}"
 
 
+def _sample_rate(value):
+    # A floor keeps the sampler's draw short (edge/authorizer.py, _gap: about 1/rate steps).
+    if type(value) not in (int, float) or not (value == 0 or 0.0001 <= value <= 1):
+        return f"must be 0 or a fraction 0.0001..1 of allowed requests to log, got {_shown(value)}"
+
+
 def _origins(value):
     if type(value) not in (list, tuple):
         return f"must be a list of origins like https://app.example.com, got {_shown(value)}"
     bad = [o for o in value if type(o) is not str or not _ORIGIN.fullmatch(o)]
     if bad:
         return f"must be origins like https://app.example.com (scheme and host, no path), got {_shown(bad)}"
+
+
+def _folders(value):
+    if (type(value) not in (list, tuple) or len(value) > 16
+            or any(type(p) is not str or len(p) > 256 or not _FOLDER.fullmatch(p) for p in value)
+            or any(s in (".", "..") for p in value for s in p.split("/"))):
+        return f"must be at most 16 folders like /incoming/ (no '*', empty or dot segments), got {_shown(value)}"
 
 
 _NON_EMPTY = re.compile(r".+", re.DOTALL)
@@ -113,6 +130,7 @@ _RULES = {  # field -> check(value) returning the broken rule, or None
     "ssm_timeout_seconds": _timeout,
     "cors_allowed_origins": _origins,
     "cors_max_age_seconds": _integer(0, 86400),
+    "refused_prefixes": _folders,
     "cookie_name": _string(_COOKIE_NAME, "a cookie name (1-64 letters, digits, !#$%&'*+-.^_`|~) or null", optional=True),
     "query_parameter": _string(_COOKIE_NAME, "a parameter name (1-64 letters, digits, !#$%&'*+-.^_`|~) or null",
                                optional=True),
@@ -124,6 +142,7 @@ _RULES = {  # field -> check(value) returning the broken rule, or None
     "key_retry_seconds": _integer(1, 3600),
     "max_key_staleness_seconds": _integer(1, 30 * 86400),
     "token_cache_entries": _integer(0, 1_000_000),
+    "allow_log_sample_rate": _sample_rate,
 }
 
 
@@ -155,7 +174,9 @@ def load_config(raw: dict) -> Config:
     if errors:
         raise ConfigError(errors)
     values["ssm_timeout_seconds"] = float(values["ssm_timeout_seconds"])
+    values["allow_log_sample_rate"] = float(values["allow_log_sample_rate"])
     values["cors_allowed_origins"] = tuple(values["cors_allowed_origins"])
+    values["refused_prefixes"] = tuple(values["refused_prefixes"])
     return Config(**values)
 
 
