@@ -12,13 +12,19 @@ checks off (`reset-auth`), and moto's blanket CORS reflects any Origin. The prox
 - answers CORS as the bucket's CORS rule in infra/bucket.py does: POST from the upload origins
   only (preflight and answer); moto's own Access-Control-* headers are dropped;
 - takes browser form uploads itself (post_object): moto cannot check a POST policy while it
-  enforces IAM.
+  enforces IAM;
+- answers malformed requests as S3 does where moto would fail with a 500 and an HTML traceback
+  page (integer parameters, XML bodies, copy sources: `malformed`), and turns any other moto 5xx
+  into S3's own `500 InternalError` XML (an unreadable If-Modified-Since, which S3 ignores, is
+  one: the header is signed, so the proxy cannot drop it).
 """
 import datetime
 import http.client
 import re
 import socket
-from urllib.parse import quote, unquote
+import sys
+from urllib.parse import parse_qs, quote, unquote, urlsplit
+from xml.etree import ElementTree
 
 from infra.response_headers import UPLOAD_CORS_EXPOSE_HEADERS, UPLOAD_CORS_MAX_AGE_SECONDS
 from local_stack import post_object
@@ -27,6 +33,13 @@ from local_stack.httpserve import CHUNK_BYTES, HOP_BY_HOP, IDLE_TIMEOUT, ORIGIN_
 _BOUNDARY = re.compile(r"[0-9A-Za-z'()+_,./:=?-]{1,70}")  # RFC 2046 (without the space)
 MAX_DECODES = 3
 NOT_FORWARDED = HOP_BY_HOP | {"expect"}  # the proxy answers `Expect: 100-continue` itself
+# Query parameters S3 reads as integers, with the range it takes (400 InvalidArgument outside it).
+INTEGER_PARAMETERS = {"max-keys": (0, 2 ** 31 - 1), "max-uploads": (0, 2 ** 31 - 1), "max-parts": (0, 2 ** 31 - 1),
+                      "part-number-marker": (0, 10_000), "partNumber": (1, 10_000)}
+# Sub-resources whose PUT/POST body is an XML document (400 MalformedXML when it is not one).
+XML_BODY_PARAMETERS = ("delete", "tagging", "cors", "lifecycle", "acl", "versioning", "uploadId")
+MAX_XML_BODY_BYTES = 1024 * 1024
+_DIGITS = re.compile(r"[0-9]{1,12}")
 
 
 class UnixHTTPConnection(http.client.HTTPConnection):
@@ -63,6 +76,45 @@ def forwardable(segments, bucket):
     """`/` (SSM, IAM, STS) or a path in the bucket, without dot segments."""
     return (segments is not None and (not segments or segments[0] == bucket)
             and not any(segment in (".", "..") for segment in segments))
+
+
+def malformed(method, target, headers, body=None):
+    """(status, code, message) of S3's answer to a request moto would fail on with a 500, or None.
+    `body` is the XML body of a sub-resource request (XML_BODY_PARAMETERS), read by the caller."""
+    query = parse_qs(urlsplit(target).query, keep_blank_values=True)
+    for name, (low, high) in INTEGER_PARAMETERS.items():
+        for value in query.get(name, ()):
+            if not _DIGITS.fullmatch(value) or not low <= int(value) <= high:
+                return 400, "InvalidArgument", f"{name} must be an integer from {low} to {high}."
+    source = headers.get("x-amz-copy-source")
+    if source is not None:
+        try:
+            unquote(source, errors="strict")
+        except UnicodeDecodeError:
+            return 400, "InvalidArgument", "Invalid copy source encoding."
+    if body is not None and not _well_formed(body, delete="delete" in query):
+        return 400, "MalformedXML", ("The XML you provided was not well-formed or did not validate "
+                                     "against our published schema.")
+    return None
+
+
+def xml_body_expected(method, target):
+    """True for the requests whose body is an XML document: a part upload (PUT ?uploadId) is not."""
+    query = parse_qs(urlsplit(target).query, keep_blank_values=True)
+    names = [name for name in XML_BODY_PARAMETERS if name in query]
+    return (method == "POST" and bool(names)) or (method == "PUT" and bool(names) and "uploadId" not in query)
+
+
+def _well_formed(body, delete):
+    """An XML document without a DTD (S3 takes none; so no entity expansion here either); a
+    DeleteObjects document must name at least one object."""
+    if b"<!DOCTYPE" in body.upper():
+        return False
+    try:
+        root = ElementTree.fromstring(body)
+    except ElementTree.ParseError:
+        return False
+    return not delete or any(child.tag.rpartition("}")[2] == "Object" for child in root)
 
 
 class MotoProxy(Server):
@@ -126,6 +178,17 @@ class ProxyHandler(Handler):
         length = self.body_length()
         if length is None:
             return
+        body = None
+        if length and xml_body_expected(self.command, self.path):
+            if length > MAX_XML_BODY_BYTES:
+                return self._error(400, "MaxMessageLengthExceeded", "Your request was too big.", cors)
+            body = self.rfile.read(length)
+            if len(body) < length:
+                self.close_connection = True
+                return
+        refusal = malformed(self.command, self.path, self.headers, body)
+        if refusal:
+            return self._error(*refusal, cors)
         connection = UnixHTTPConnection(self.server.moto_socket)
         try:
             try:
@@ -134,11 +197,17 @@ class ProxyHandler(Handler):
                     if name.lower() not in NOT_FORWARDED:
                         connection.putheader(name, value)
                 connection.endheaders()
-                if not self._copy_body(length, connection):
+                if body is not None:
+                    connection.send(body)
+                elif not self._copy_body(length, connection):
                     return
                 response = connection.getresponse()
             except (OSError, http.client.HTTPException):
                 return self._error(502, "BadGateway", "moto is not answering.", cors)
+            if response.status >= 500:  # moto's traceback page: S3 never shows its insides
+                print(f"moto-proxy: moto failed ({response.status}) on {self.command} {self.path.partition('?')[0]}; "
+                      "answered S3's 500 InternalError", file=sys.stderr, flush=True)
+                return self._error(500, "InternalError", "We encountered an internal error. Please try again.", cors)
             self.relay(response, lambda name: not name.startswith("access-control-"), cors)
         finally:
             connection.close()
