@@ -108,6 +108,8 @@ class Authorizer:
         probability `allow_log_sample_rate`, independently (docs/design.md, "Log sampling"), and the
         hot path only counts down. The smallest k with (1 - rate)**(k + 1) < u, without `math`."""
         rate = self.config.allow_log_sample_rate
+        if rate == 1:
+            return 0
         if rate == 0:
             return float("inf")  # inf - 1 is inf: never logged
         u = (int.from_bytes(os.urandom(7), "big") + 1) / 2**56  # uniform in (0, 1]
