@@ -19,6 +19,7 @@ import json
 import os
 import pathlib
 import re
+import secrets
 import shutil
 import signal
 import sys
@@ -30,7 +31,8 @@ import urllib.request
 from edge.config import ConfigError
 from edge.package import build_package
 from infra.response_headers import CORS_EXPOSE_HEADERS
-from local_stack import aws_resources, demo_data, demo_site, idp, moto_proxy, moto_server, ports
+from local_stack import aws_resources, demo_data, demo_site, idp, moto_proxy, moto_server, persist, ports
+from local_stack import processing, webhook_receiver
 from local_stack.httpserve import DEFAULT_HEADER_TIMEOUT, serve_in_thread
 from local_stack.processes import Child
 from token_service import keys
@@ -41,7 +43,9 @@ PARAMETER_PREFIX = "/edge-private-media/local"  # infra's layout: {prefix}/jwks,
 SIGNING_KEY_NAME = "local-1"
 FUNCTION_NAME = "private-media-viewer-request"
 IDP_AUDIENCE = "local-demo-app"
-DEFAULT_PORTS = {"demo": 8700, "cdn": 8701, "token": 8702, "idp": 8703, "moto": 8704}
+DEFAULT_PORTS = {"demo": 8700, "cdn": 8701, "token": 8702, "idp": 8703, "moto": 8704, "webhook": 8705}
+WEBHOOK_SECRET_NAME = "webhook-secret"  # infra's layout: {prefix}/webhook-secret
+INCOMING_KEY_PREFIX = "incoming/"  # where the token service's forms put uploads (its default prefix)
 START_TIMEOUT = 60
 
 
@@ -54,7 +58,8 @@ class OptionError(Exception):
 
 
 PORT_HELP = {"demo": "the demo page", "cdn": "the CDN (CloudFront stand-in)", "token": "the token service",
-             "idp": "the identity provider", "moto": "the S3 + SSM endpoint (the proxy in front of moto)"}
+             "idp": "the identity provider", "moto": "the S3 + SSM endpoint (the proxy in front of moto)",
+             "webhook": "the built-in webhook receiver"}
 
 
 def parse_args(argv):
@@ -69,6 +74,9 @@ def parse_args(argv):
     parser.add_argument("--media", type=pathlib.Path, metavar="DIR",
                         help="seed DIR/<member>/<file> into the bucket as /videos/<member>/<file> (members: "
                              f"{', '.join(u.username for u in demo_data.USERS)}; hidden files skipped)")
+    parser.add_argument("--persist", action="store_true",
+                        help="keep the bucket's objects (uploads) across restarts, in STATE_DIR/bucket/ (saved on "
+                             "stop, put back on start)")
     parser.add_argument("--header-timeout-seconds", type=float, default=DEFAULT_HEADER_TIMEOUT,
                         help=f"the stack's own HTTP servers close a connection whose request line and headers "
                              f"take longer (default {DEFAULT_HEADER_TIMEOUT:g})")
@@ -80,6 +88,14 @@ def parse_args(argv):
     parser.add_argument("--max-key-staleness-seconds", type=int, default=3600,
                         help="edge: how long the last good keys serve when SSM cannot be read")
     parser.add_argument("--key-retry-seconds", type=int, default=30, help="edge: wait between failed refreshes")
+    parser.add_argument("--webhook-url", metavar="URL",
+                        help="where the media processor POSTs its signed asset.ready / asset.failed events "
+                             "(default: the built-in receiver, which verifies and prints them); the secret is in "
+                             "moto's SSM and STATE_DIR/internal.json")
+    parser.add_argument("--processor-memory-mb", type=int, default=2048,
+                        help="media processor: address-space limit of each run (RLIMIT_AS, default 2048)")
+    parser.add_argument("--processor-cpu-seconds", type=int, default=300,
+                        help="media processor: CPU-time limit of each run (RLIMIT_CPU, default 300)")
     return parser.parse_args(argv)
 
 
@@ -108,6 +124,11 @@ def check_options(options):
         check_origin(origin)
     if options.header_timeout_seconds <= 0:
         raise OptionError("--header-timeout-seconds: must be above 0")
+    webhook = urllib.parse.urlsplit(options.webhook_url or "http://receiver")
+    if webhook.scheme not in DEFAULT_PORT or not webhook.netloc:
+        raise OptionError(f"--webhook-url: {options.webhook_url!r} is not an http(s) URL")
+    if options.processor_memory_mb < 256 or options.processor_cpu_seconds < 1:
+        raise OptionError("--processor-memory-mb must be at least 256 and --processor-cpu-seconds at least 1")
     try:
         options.media_objects = demo_data.media_objects(options.media) if options.media else ()
     except demo_data.MediaError as exc:
@@ -134,7 +155,10 @@ class Stack:
         self.servers = []
         self.reported_exits = set()
         self.stop_requested = False
+        self.snapshot = persist.Snapshot(self.state / "bucket") if options.persist else None
+        self.snapshot_s3 = None  # set once the saved objects are back: only then may a stop save over them
         self.objects = demo_data.OBJECTS + options.media_objects
+        self.webhook_secret = secrets.token_urlsafe(32)  # the processor signs its events with it
         # moto's socket lives in a fresh private folder (mode 0700): a short path, unlike some state dirs
         self.moto_dir = tempfile.mkdtemp(prefix="local-stack-moto-")
         self.moto_socket = os.path.join(self.moto_dir, "moto.sock")
@@ -171,14 +195,18 @@ class Stack:
         self._start_demo_site()
 
         self._wait_listening(moto, self.moto_socket)
-        admin = aws_resources.bootstrap_admin(self.url["moto"])
+        self.admin = admin = aws_resources.bootstrap_admin(self.url["moto"])
         self.access = aws_resources.provision(
-            self.url["moto"], admin, BUCKET, self.objects, self.key_parameter, signing_pem, self.jwks_parameter, jwks)
+            self.url["moto"], admin, BUCKET, self.objects, self.key_parameter, signing_pem, self.jwks_parameter, jwks,
+            (self.webhook_parameter, self.webhook_secret))
         uploader = self.access["token_service"]  # the form uploads it signs are taken by the proxy
         self.proxy.post_signers[uploader.access_key_id] = uploader.secret_access_key
+        self._start_processor()
         self.progress.done("moto (S3 + SSM, IAM on)", f"{self.url['moto']}  bucket {BUCKET}, "
                            f"{len(self.objects)} objects, signing key + JWKS in SSM (moto behind a proxy)")
 
+        if self.snapshot is not None:
+            self._restore_bucket(admin)
         package = build_package(self._edge_config(jwks), self.state / "edge-package.zip")
         self.progress.done("edge package", f"{package} ({package.stat().st_size} bytes)")
         token = self._start_token_service()
@@ -197,6 +225,32 @@ class Stack:
     @property
     def jwks_parameter(self):
         return f"{PARAMETER_PREFIX}/jwks"
+
+    @property
+    def webhook_parameter(self):
+        return f"{PARAMETER_PREFIX}/{WEBHOOK_SECRET_NAME}"
+
+    def _start_processor(self):
+        """The webhook receiver (unless --webhook-url), then the processor fed by the proxy's events."""
+        self.webhook_url = self.options.webhook_url
+        if self.webhook_url is None:
+            self._serve(webhook_receiver.make_server(ports.HOST, self.ports["webhook"], self.webhook_secret.encode(),
+                                                     self._report("webhook")), "webhook")
+            self.webhook_url = f"{self.url['webhook']}/"
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MEDIA_PROCESSOR_"))}
+        env.update(self.access["media_processor"].env(), PYTHONUNBUFFERED="1",
+                   MEDIA_PROCESSOR_S3_ENDPOINT_URL=self.url["moto"], MEDIA_PROCESSOR_REGION=aws_resources.REGION,
+                   MEDIA_PROCESSOR_SSM_ENDPOINT_URL=self.url["moto"], MEDIA_PROCESSOR_WEBHOOK_URL=self.webhook_url,
+                   MEDIA_PROCESSOR_WEBHOOK_SECRET_SSM_PARAMETER=self.webhook_parameter)
+        self.processor = processing.Processor(
+            REPO, BUCKET, INCOMING_KEY_PREFIX, env, self.state / "logs" / "media-processor.log",
+            self.options.processor_memory_mb, self.options.processor_cpu_seconds, self._report("processor"))
+        self.processor.start()
+        self.proxy.on_object_created = self.processor.object_created
+        self.progress.done("media processor", f"runs on each new {INCOMING_KEY_PREFIX} object; webhook {self.webhook_url}")
+
+    def _report(self, part):
+        return lambda line: print(f"{part:>9} | {line}", flush=True)
 
     def _spawn(self, name, argv, extra_env, log_path=None):
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}  # no real account leaks in
@@ -266,6 +320,25 @@ class Stack:
         """The handler of Ctrl-C and SIGTERM: a flag, read at safe points (see the module's doc)."""
         self.stop_requested = True
 
+    def _restore_bucket(self, admin):
+        """--persist: note what the seeding put in the bucket, then put the saved objects back."""
+        s3 = aws_resources.client("s3", self.url["moto"], admin)
+        try:
+            self.seeded_etags = persist.bucket_etags(s3, BUCKET)
+            restored = self.snapshot.restore(s3, BUCKET)
+        except (*persist.ERRORS, ValueError, KeyError) as exc:
+            raise StartError(f"--persist: cannot put back the objects saved in {self.snapshot.folder}: {exc}") from None
+        self.snapshot_s3 = s3
+        self.progress.done("saved objects", f"{restored} put back from {self.snapshot.folder} (--persist)")
+
+    def _save_bucket(self):
+        folder = self.snapshot.folder
+        try:
+            saved, read = self.snapshot.save(self.snapshot_s3, BUCKET, self.seeded_etags)
+            print(f"bucket saved: {saved} objects in {folder} ({read} read now)", flush=True)
+        except persist.ERRORS as exc:
+            print(f"bucket not saved ({exc}); {folder} keeps the last snapshot", flush=True)
+
     # ----------------------------------------------------------------- waiting
     def _check_alive(self, child):
         if self.stop_requested:
@@ -296,7 +369,7 @@ class Stack:
         stack = {
             "cdn_url": self.url["cdn"], "token_url": self.url["token"], "idp_url": self.url["idp"],
             "demo_url": self.url["demo"], "s3_endpoint": self.url["moto"], "bucket": BUCKET,
-            "allowed_origins": self.allowed_origins,
+            "allowed_origins": self.allowed_origins, "webhook_url": self.webhook_url,
             "users": _users_json(),
             "objects": [{"path": o.path, "owner": o.owner.username, "sha256": o.sha256()} for o in self.objects],
         }
@@ -304,9 +377,10 @@ class Stack:
         self._write_json("processes.json", {child.name: child.pid for child in self.children} | {"runner": os.getpid()})
         # internal.json (0600): what is not advertised, for tests and the benchmark: moto's own
         # socket and the parts' (local, throw-away) access keys
-        self._write_json("internal.json", {"moto_socket": self.moto_socket, "access_keys": {
+        self._write_json("internal.json", {"moto_socket": self.moto_socket, "webhook_secret": self.webhook_secret,
+                                           "access_keys": {
             part: {"access_key_id": key.access_key_id, "secret_access_key": key.secret_access_key}
-            for part, key in self.access.items()}})
+            for part, key in (self.access | {"admin": self.admin}).items()}})
         self._write_json("stack.json", stack)  # last: its presence means "ready"
 
     def _write_json(self, name, document):
@@ -324,7 +398,8 @@ class Stack:
                 ("CDN (CloudFront stand-in)", self.url["cdn"], "runs the built edge package"),
                 ("token service", self.url["token"], "POST /token, /docs"),
                 ("identity provider", self.url["idp"], "POST /login"),
-                ("S3 + SSM (moto, proxied)", self.url["moto"], f"bucket {BUCKET}")]
+                ("S3 + SSM (moto, proxied)", self.url["moto"], f"bucket {BUCKET}"),
+                ("webhook receiver", self.webhook_url, "asset.ready / asset.failed, signature checked")]
         print(f"\nLocal stack ready in {self.progress.elapsed():.1f} s. State: {self.state / 'stack.json'}\n")
         for part, url, note in rows:
             print(f"  {part:<27} {url:<24} {note}")
@@ -349,6 +424,10 @@ class Stack:
     def stop(self):
         """Another Ctrl-C meanwhile only sets the flag again: it cannot cut the clean-up short."""
         self._remove_state_files()
+        if self.snapshot_s3:
+            self._save_bucket()  # while moto still runs
+        if getattr(self, "processor", None):  # none when the start stopped early
+            self.processor.stop()
         for child in reversed(self.children):
             child.stop()
         for server in self.servers:
