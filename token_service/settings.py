@@ -105,6 +105,10 @@ def origins(values):
             return f"{origin!r} is not an origin like https://app.example.com (no wildcard, user, path, query or capitals)"
 
 
+# A cookie with this prefix is host-only, Secure and Path=/ (the stack names its host-only cookie so).
+HOST_COOKIE_PREFIX = "__Host-"
+
+
 def cookie_token(name):
     if not all(c.isascii() and (c.isalnum() or c in "-_.") for c in name):
         return "letters, digits and - _ . only"
@@ -243,6 +247,11 @@ def _cross_field_faults(values) -> list:
             faults.append(f"{_env(first)} or {_env(second)}: set exactly one")
     if values.get("cookie_domain") and not values.get("cookie_name"):
         faults.append(f"{_env('cookie_domain')}: needs {_env('cookie_name')} (cookie mode is on when the name is set)")
+    if values.get("cookie_domain") and (values.get("cookie_name") or "").startswith(HOST_COOKIE_PREFIX):
+        # Browsers drop a __Host- cookie that has a Domain (it must also be Secure with Path=/,
+        # which the service always sets): RFC 6265bis, "The __Host- Prefix".
+        faults.append(f"{_env('cookie_domain')}: a {HOST_COOKIE_PREFIX} cookie is host-only, so it takes no Domain; "
+                      f"unset this, or name the cookie without the prefix")
     if values.get("upload_bucket"):
         faults += _unserved_prefix_faults(values)
     return faults
