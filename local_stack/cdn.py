@@ -27,7 +27,8 @@ import tempfile
 import threading
 
 from infra.response_headers import security_headers
-from local_stack.httpserve import DEFAULT_HEADER_TIMEOUT, ORIGIN_FORM_TARGET, Handler, Server, WholeLines, log_line
+from local_stack.httpserve import (DEFAULT_HEADER_TIMEOUT, ORIGIN_FORM_TARGET, Handler, RefusedOrigins, Server,
+                                   WholeLines, log_line)
 from local_stack.lambda_runtime import LambdaContext, load_handler
 from local_stack.origin import SignedOrigin
 
@@ -96,7 +97,7 @@ class Distribution:
         self.origin = origin
         self.function_name = function_name
         self.domain = domain
-        self.cors_allow_origins = frozenset(cors_allow_origins)
+        self.cors_origins = RefusedOrigins("CDN", cors_allow_origins)
         self.cors_expose_headers = ", ".join(cors_expose_headers)
         self._container = threading.Lock()
 
@@ -108,7 +109,7 @@ class Distribution:
         return result
 
     def cors_headers(self, origin):
-        if origin not in self.cors_allow_origins:
+        if not self.cors_origins.allows(origin):
             return []
         return [("Access-Control-Allow-Origin", origin), ("Access-Control-Expose-Headers", self.cors_expose_headers),
                 ("Vary", "Origin")]
@@ -126,6 +127,9 @@ def make_server(host, port, distribution, header_timeout=DEFAULT_HEADER_TIMEOUT)
             return False
 
         def do_GET(self):
+            # the edge answers preflights and denials itself, without the policy's CORS: a refused
+            # origin is logged here, whatever answers
+            distribution.cors_origins.allows(self.headers.get("Origin"))
             if not ORIGIN_FORM_TARGET.fullmatch(self.path):
                 self._error(400, "Bad request.")
                 return

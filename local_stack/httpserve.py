@@ -50,6 +50,33 @@ def log_line(record):
     sys.stderr.flush()
 
 
+class RefusedOrigins:
+    """The CORS grant of one part, and a log of whom it refused: a page whose origin is not allowed
+    sees only "Failed to fetch", so the first request from each such origin is one JSON line naming
+    it and the option that allows it. At most LIMIT origins are remembered (a client may send any)."""
+    LIMIT = 64
+    _ORIGIN = re.compile(r"https?://[^/\s]{1,200}")
+
+    def __init__(self, part, allowed):
+        self.part = part
+        self.allowed = frozenset(allowed)
+        self._logged = set()
+        self._lock = threading.Lock()
+
+    def allows(self, origin):
+        """Whether `origin` (a request's Origin header, or None) gets CORS; a refusal is logged once."""
+        if origin is None or origin in self.allowed:
+            return origin is not None
+        with self._lock:
+            if origin in self._logged or len(self._logged) >= self.LIMIT:
+                return False
+            self._logged.add(origin)
+        hint = (f"start the stack with --allow-origin {origin}" if self._ORIGIN.fullmatch(origin)
+                else "serve the page over http(s) from an origin given with --allow-origin")
+        log_line({"cors_refused": origin[:200], "part": self.part, "hint": hint})
+        return False
+
+
 class _DeadlineReader(io.RawIOBase):
     """Reads from a socket; while `deadline` is set, no read may end after it."""
 

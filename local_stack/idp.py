@@ -13,7 +13,7 @@ import urllib.parse
 
 import jwt
 
-from local_stack.httpserve import Handler, Server
+from local_stack.httpserve import Handler, RefusedOrigins, Server
 from token_service import keys
 
 MAX_LOGIN_BODY = 4096
@@ -44,12 +44,12 @@ class IdentityProvider:
 
 
 def make_server(host, port, idp, cors_origins):
-    allowed = frozenset(cors_origins)
+    origins = RefusedOrigins("identity provider", cors_origins)
 
     class IdpHandler(Handler):
         def _cors(self):
             origin = self.headers.get("Origin")
-            return [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")] if origin in allowed else []
+            return [("Access-Control-Allow-Origin", origin), ("Vary", "Origin")] if origins.allows(origin) else []
 
         def do_OPTIONS(self):
             headers = self._cors()
