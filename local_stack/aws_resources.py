@@ -6,12 +6,16 @@ Each part gets its own user, as each AWS part has its own role:
 - `cloudfront-oac` may only s3:GetObject on the bucket's objects (the OAC's bucket policy grant);
 - `edge-function` may only ssm:GetParameter (the edge's role: the JWKS parameter);
 - `token-service` may ssm:GetParameter (its role: its signing key parameter) and, in a policy of
-  its own, s3:PutObject on the bucket's `videos/*` (its role's upload grant: the presigned POSTs
-  it signs are checked against it). A process has one AWS identity (the standard environment), so
-  the token service's upload identity is this user, as it is its Lambda role in AWS.
+  its own, s3:PutObject on the bucket's `incoming/*` (its role's upload grant: the presigned POSTs
+  it signs are checked against it) and what the asset endpoints need: list `assets/` and
+  `incoming/`, read `assets/*`, delete under `videos/*` and `assets/*`. A process has one AWS
+  identity (the standard environment), so the token service's upload identity is this user, as it
+  is its Lambda role in AWS;
+- `media-processor` reads and deletes `incoming/*`, writes and deletes `videos/*` and `assets/*`,
+  and may ssm:GetParameter (the webhook secret).
 moto checks the action of an SSM call but not the parameter ARN (a policy naming the ARN is
-refused outright), so the two SSM grants name no resource here; in AWS they name one parameter.
-moto does check S3 resources: the upload grant opens `videos/*` and no other key.
+refused outright), so the SSM grants name no resource here; in AWS they name one parameter.
+moto does check S3 resources: the upload grant opens `incoming/*` and no other key.
 """
 import dataclasses
 import json
@@ -79,14 +83,33 @@ def put_signing_keys(ssm, key_parameter, private_pem, jwks_parameter, jwks):
 
 
 def upload_statements(bucket):
-    """The token service's upload grant: new objects under videos/, nothing else (no read, list, delete)."""
-    return [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": f"arn:aws:s3:::{bucket}/videos/*"}]
+    """The token service's upload and asset grants: new objects under incoming/ only; the status
+    records read and listed, a member's asset deleted (docs/uploads.md, "Credentials")."""
+    objects = f"arn:aws:s3:::{bucket}"
+    return [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": f"{objects}/incoming/*"},
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"{objects}/assets/*"},
+            {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": objects,
+             "Condition": {"StringLike": {"s3:prefix": ["assets/*", "incoming/*"]}}},
+            {"Effect": "Allow", "Action": "s3:DeleteObject", "Resource": [f"{objects}/videos/*", f"{objects}/assets/*"]}]
 
 
-def provision(endpoint, admin, bucket, objects, key_parameter, private_pem, jwks_parameter, jwks):
-    """Everything in moto; returns the access keys of the parts: {"cdn", "edge", "token_service"}."""
+def processor_statements(bucket):
+    """The media processor's grant: take an upload, publish the asset, record its status."""
+    objects = f"arn:aws:s3:::{bucket}"
+    return [{"Effect": "Allow", "Action": ["s3:GetObject", "s3:DeleteObject"], "Resource": f"{objects}/incoming/*"},
+            {"Effect": "Allow", "Action": ["s3:PutObject", "s3:DeleteObject"],
+             "Resource": [f"{objects}/videos/*", f"{objects}/assets/*"]},
+            {"Effect": "Allow", "Action": "ssm:GetParameter", "Resource": "*"}]
+
+
+def provision(endpoint, admin, bucket, objects, key_parameter, private_pem, jwks_parameter, jwks, webhook_secret):
+    """Everything in moto; returns the access keys of the parts: {"cdn", "edge", "token_service",
+    "media_processor"}. `webhook_secret` = (parameter name, secret): the processor's signing secret."""
     create_private_bucket(client("s3", endpoint, admin), bucket, objects)
-    put_signing_keys(client("ssm", endpoint, admin), key_parameter, private_pem, jwks_parameter, jwks)
+    ssm = client("ssm", endpoint, admin)
+    put_signing_keys(ssm, key_parameter, private_pem, jwks_parameter, jwks)
+    ssm.put_parameter(Name=webhook_secret[0], Value=webhook_secret[1], Type="SecureString",
+                      Description="media processor webhook signing secret")
     iam = client("iam", endpoint, admin)
     read_parameter = [{"Effect": "Allow", "Action": "ssm:GetParameter", "Resource": "*"}]
     return {
@@ -95,4 +118,5 @@ def provision(endpoint, admin, bucket, objects, key_parameter, private_pem, jwks
         "edge": create_user(iam, "edge-function", {"edge-function-policy": read_parameter}),
         "token_service": create_user(iam, "token-service", {"token-service-policy": read_parameter,
                                                             "token-service-upload": upload_statements(bucket)}),
+        "media_processor": create_user(iam, "media-processor", {"media-processor-policy": processor_statements(bucket)}),
     }

@@ -8,7 +8,8 @@ import sys
 import time
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
-FREE_PORTS = ["--demo-port", "0", "--cdn-port", "0", "--token-port", "0", "--idp-port", "0", "--moto-port", "0"]
+FREE_PORTS = ["--demo-port", "0", "--cdn-port", "0", "--token-port", "0", "--idp-port", "0", "--moto-port", "0",
+              "--webhook-port", "0"]
 
 
 class RunningStack:

@@ -11,6 +11,7 @@ import boto3
 import botocore.exceptions
 import pytest
 
+from local_stack.aws_resources import upload_statements
 from local_stack.moto_proxy import UnixHTTPConnection
 from tests.local_stack.conftest import host_port, raw_exchange, seeded
 
@@ -131,10 +132,10 @@ def test_preflight_for_an_upload_from_an_allowed_origin(stack):
 
 def test_s3_through_the_endpoint_streams_ranges_conditionals_and_puts(stack, internal):
     bucket = stack["bucket"]
-    uploader = client(stack, "s3", key_of(internal, "token_service"))
+    publisher = client(stack, "s3", key_of(internal, "media_processor"))  # may write under videos/
     reader = client(stack, "s3", key_of(internal, "cdn"))
     data = os.urandom(3 * 1024 * 1024 + 17)  # over 1 MB: boto3 sends Expect: 100-continue
-    uploader.put_object(Bucket=bucket, Key="videos/alice/through-the-proxy.mp4", Body=data, ContentType="video/mp4")
+    publisher.put_object(Bucket=bucket, Key="videos/alice/through-the-proxy.mp4", Body=data, ContentType="video/mp4")
     whole = reader.get_object(Bucket=bucket, Key="videos/alice/through-the-proxy.mp4")
     assert hashlib.sha256(whole["Body"].read()).digest() == hashlib.sha256(data).digest()
     assert whole["ContentType"] == "video/mp4"
@@ -151,17 +152,24 @@ def test_ssm_through_the_endpoint(stack, internal):
     assert [key["kty"] for key in jwks["keys"]] == ["RSA"]
 
 
-def test_the_upload_identity_may_only_put_under_videos(stack, internal):
-    """moto enforces the token service's upload grant (s3:PutObject on videos/*): no read, list,
-    delete, or write elsewhere."""
+def test_the_token_service_identity_has_exactly_its_upload_and_asset_grants(stack, internal):
+    """moto enforces the token service's grants: put under incoming/, read the status records,
+    delete a member's asset; nothing else (no reading videos, no writing elsewhere). Listing is
+    granted for the assets/ and incoming/ prefixes only (an s3:prefix condition): moto does not
+    evaluate that condition (measured: it lists any prefix), AWS does."""
     bucket, path = stack["bucket"], seeded(stack, "bob")["path"]
-    uploader = client(stack, "s3", key_of(internal, "token_service"))
-    uploader.put_object(Bucket=bucket, Key="videos/bob/new.webm", Body=b"x")
-    for call in (lambda: uploader.get_object(Bucket=bucket, Key=path[1:]),
-                 lambda: uploader.list_objects_v2(Bucket=bucket),
-                 lambda: uploader.delete_object(Bucket=bucket, Key=path[1:]),
-                 lambda: uploader.put_object(Bucket=bucket, Key="elsewhere/x.webm", Body=b"x"),
-                 lambda: uploader.put_bucket_policy(Bucket=bucket, Policy="{}")):
+    service = client(stack, "s3", key_of(internal, "token_service"))
+    service.put_object(Bucket=bucket, Key="incoming/bob/grant-check.webm", Body=b"x")
+    assert service.list_objects_v2(Bucket=bucket, Prefix="incoming/bob/grant-check.webm")["KeyCount"] == 1
+    assert service.list_objects_v2(Bucket=bucket, Prefix="videos/")["KeyCount"] > 0  # moto: condition ignored
+    (listing,) = [s for s in upload_statements(bucket) if s["Action"] == "s3:ListBucket"]
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["assets/*", "incoming/*"]}}
+    service.delete_object(Bucket=bucket, Key="assets/bob/not-there.json")
+    for call in (lambda: service.get_object(Bucket=bucket, Key=path[1:]),
+                 lambda: service.put_object(Bucket=bucket, Key="videos/bob/new.webm", Body=b"x"),
+                 lambda: service.put_object(Bucket=bucket, Key="elsewhere/x.webm", Body=b"x"),
+                 lambda: service.delete_object(Bucket=bucket, Key="incoming/bob/grant-check.webm"),
+                 lambda: service.put_bucket_policy(Bucket=bucket, Policy="{}")):
         with pytest.raises(botocore.exceptions.ClientError) as refused:
             call()
         assert refused.value.response["Error"]["Code"] == "AccessDenied"

@@ -13,7 +13,7 @@ from botocore.config import Config
 from local_stack.post_object import FormError, policy_signature, check_form
 from tests.local_stack.conftest import raw_exchange
 
-KEY = "videos/alice/form-upload.mp4"
+KEY = "incoming/alice/form-upload.mp4"
 
 
 @pytest.fixture(scope="session")
@@ -70,20 +70,20 @@ def test_a_valid_form_stores_the_file_with_its_type_and_metadata(http, stack, si
 
 
 def test_success_action_status_201_answers_s3s_xml(http, stack, signer):
-    presigned = form(signer, stack, key="videos/alice/201.mp4", fields={"success_action_status": "201"})
+    presigned = form(signer, stack, key="incoming/alice/201.mp4", fields={"success_action_status": "201"})
     response = post(http, presigned, b"x" * 10)
     assert response.status_code == 201
-    assert "<Key>videos/alice/201.mp4</Key>" in response.text and "<Bucket>local-private-media</Bucket>" in response.text
+    assert "<Key>incoming/alice/201.mp4</Key>" in response.text and "<Bucket>local-private-media</Bucket>" in response.text
 
 
 def test_a_hostile_origin_gets_no_cors_grant(http, stack, signer):
-    response = post(http, form(signer, stack, key="videos/alice/evil-origin.mp4"), b"x", origin="http://evil.example")
+    response = post(http, form(signer, stack, key="incoming/alice/evil-origin.mp4"), b"x", origin="http://evil.example")
     assert response.status_code == 204  # S3 takes the upload; the browser just may not read the answer
     assert "access-control-allow-origin" not in response.headers
 
 
 @pytest.mark.parametrize("change, status, code", [
-    ({"key": "videos/bob/stolen.mp4"}, 403, "AccessDenied"),  # key pinned by the policy
+    ({"key": "incoming/bob/stolen.mp4"}, 403, "AccessDenied"),  # key pinned by the policy
     ({"Content-Type": "text/html"}, 403, "AccessDenied"),  # type pinned by the policy
     ({"x-amz-meta-extra": "1"}, 403, "AccessDenied"),  # a field the policy does not name
     ({"x-amz-signature": "0" * 64}, 403, "SignatureDoesNotMatch"),
@@ -94,15 +94,15 @@ def test_a_hostile_origin_gets_no_cors_grant(http, stack, signer):
     ({"AWSAccessKeyId": "AKIA", "signature": "x"}, 501, "NotImplemented"),
 ])
 def test_tampered_forms_are_refused_and_store_nothing(http, stack, signer, reader, change, status, code):
-    key = "videos/alice/tampered.mp4"
+    key = "incoming/alice/tampered.mp4"
     response = post(http, form(signer, stack, key=key), b"x" * 10, extra_fields=change)
     assert (response.status_code, error_code(response)) == (status, code), response.text
     assert stored(reader, stack, key) is None
-    assert stored(reader, stack, "videos/bob/stolen.mp4") is None
+    assert stored(reader, stack, "incoming/bob/stolen.mp4") is None
 
 
 def test_a_policy_rewritten_without_its_signature_is_refused(http, stack, signer):
-    presigned = form(signer, stack, key="videos/alice/rewritten.mp4", size=10)
+    presigned = form(signer, stack, key="incoming/alice/rewritten.mp4", size=10)
     policy = json.loads(base64.b64decode(presigned["fields"]["policy"]))
     policy["conditions"] = [c for c in policy["conditions"] if not isinstance(c, list)] + [["content-length-range", 1, 10**9]]
     forged = base64.b64encode(json.dumps(policy).encode()).decode()
@@ -113,38 +113,38 @@ def test_a_policy_rewritten_without_its_signature_is_refused(http, stack, signer
 def test_expired_unknown_signer_and_size_limits(http, stack, signer, internal):
     expired = post(http, form(signer, stack, expires=-5), b"x")
     assert (expired.status_code, error_code(expired)) == (403, "AccessDenied") and "expired" in expired.text
-    too_large = post(http, form(signer, stack, key="videos/alice/large.mp4", size=10), b"x" * 11)
+    too_large = post(http, form(signer, stack, key="incoming/alice/large.mp4", size=10), b"x" * 11)
     assert (too_large.status_code, error_code(too_large)) == (400, "EntityTooLarge")
-    empty = post(http, form(signer, stack, key="videos/alice/empty.mp4"), b"")
+    empty = post(http, form(signer, stack, key="incoming/alice/empty.mp4"), b"")
     assert (empty.status_code, error_code(empty)) == (400, "EntityTooSmall")
     # a real IAM user of the stack, but not one whose forms the bucket takes (the CDN's read-only identity)
     key = internal["access_keys"]["cdn"]
     other = boto3.client("s3", endpoint_url=stack["s3_endpoint"], region_name="us-east-1",
                          aws_access_key_id=key["access_key_id"], aws_secret_access_key=key["secret_access_key"],
                          config=Config(signature_version="s3v4", s3={"addressing_style": "path"}))
-    refused = post(http, form(other, stack, key="videos/alice/by-the-cdn.mp4"), b"x")
+    refused = post(http, form(other, stack, key="incoming/alice/by-the-cdn.mp4"), b"x")
     assert (refused.status_code, error_code(refused)) == (403, "InvalidAccessKeyId")
 
 
 def test_moto_iam_decides_what_a_well_signed_form_may_write(http, stack, signer, reader):
-    """A form the token service's identity signed for a key outside videos/: the policy holds,
-    but its IAM grant (s3:PutObject on videos/*) does not cover the key."""
+    """A form the token service's identity signed for a key outside incoming/: the policy holds,
+    but its IAM grant (s3:PutObject on incoming/*) does not cover the key."""
     response = post(http, form(signer, stack, key="elsewhere/x.mp4"), b"x" * 10)
     assert response.status_code == 403 and "AccessDenied" in response.text
 
 
 def test_fields_the_emulation_does_not_implement_are_refused_not_ignored(http, stack, signer):
     for fields in ({"acl": "public-read"}, {"x-amz-storage-class": "GLACIER"}, {"success_action_redirect": "http://x/"}):
-        response = post(http, form(signer, stack, key="videos/alice/unimplemented.mp4", fields=fields), b"x")
+        response = post(http, form(signer, stack, key="incoming/alice/unimplemented.mp4", fields=fields), b"x")
         assert (response.status_code, error_code(response)) == (501, "NotImplemented"), fields
-    response = post(http, form(signer, stack, key="videos/alice/${filename}"), b"x")
+    response = post(http, form(signer, stack, key="incoming/alice/${filename}"), b"x")
     assert (response.status_code, error_code(response)) == (501, "NotImplemented")
 
 
 def test_malformed_bodies_are_a_clear_400(http, stack, signer, reader):
     url = f"{stack['s3_endpoint']}/{stack['bucket']}"
     host = stack["s3_endpoint"][len("http://"):]
-    fields = form(signer, stack, key="videos/alice/malformed.mp4")["fields"]
+    fields = form(signer, stack, key="incoming/alice/malformed.mp4")["fields"]
     no_file = http.post(url, data=fields, files={"other": ("a", b"x")})
     assert (no_file.status_code, error_code(no_file)) == (400, "InvalidArgument")  # `other` is not in the policy
     no_file = http.post(url, files={name: (None, value) for name, value in fields.items()})
@@ -154,14 +154,14 @@ def test_malformed_bodies_are_a_clear_400(http, stack, signer, reader):
     no_boundary = http.post(url, content=b"x", headers={"Content-Type": "multipart/form-data"})
     assert (no_boundary.status_code, error_code(no_boundary)) == (400, "MalformedPOSTRequest")
     # a well-signed form whose body ends inside the file: refused, nothing stored
-    cut = form(signer, stack, key="videos/alice/cut.mp4")["fields"]
+    cut = form(signer, stack, key="incoming/alice/cut.mp4")["fields"]
     body = b"".join(f'--B\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
                     for name, value in cut.items()) + b'--B\r\nContent-Disposition: form-data; name="file"\r\n\r\nxxxx'
     answer, closed = raw_exchange(stack["s3_endpoint"], b"POST /local-private-media HTTP/1.1\r\nHost: " + host.encode()
                                   + b"\r\nContent-Type: multipart/form-data; boundary=B\r\nContent-Length: "
                                   + str(len(body)).encode() + b"\r\n\r\n" + body)
     assert answer.startswith(b"HTTP/1.1 400 ") and b"MalformedPOSTRequest" in answer and closed
-    assert stored(reader, stack, "videos/alice/cut.mp4") is None
+    assert stored(reader, stack, "incoming/alice/cut.mp4") is None
     chunked, closed = raw_exchange(stack["s3_endpoint"], b"POST /local-private-media HTTP/1.1\r\nHost: " + host.encode()
                                    + b"\r\nContent-Type: multipart/form-data; boundary=B\r\n"
                                      b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
@@ -192,10 +192,10 @@ def check(conditions, **fields):
 
 
 def test_policy_conditions_as_s3_reads_them():
-    form = check([["starts-with", "$key", "videos/alice/"], ["eq", "$Content-Type", "video/mp4"],
+    form = check([["starts-with", "$key", "incoming/alice/"], ["eq", "$Content-Type", "video/mp4"],
                   ["content-length-range", 5, 10]], **{"content-type": "video/mp4"})
     assert (form.key, form.min_bytes, form.max_bytes, form.headers) == (KEY, 5, 10, {"content-type": "video/mp4"})
-    failing = [[["starts-with", "$key", "videos/bob/"]], [{"key": KEY}, {"bucket": "other"}],
+    failing = [[["starts-with", "$key", "incoming/bob/"]], [{"key": KEY}, {"bucket": "other"}],
                [["eq", "$key", KEY], ["eq", "$x-amz-meta-missing", ""]]]
     for conditions in failing:
         with pytest.raises(FormError) as refused:
