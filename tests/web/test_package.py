@@ -1,10 +1,12 @@
 """web/ as an npm package (web/package.json): what `npm pack` ships, its hand-written types under
-`tsc --strict`, and every export of the JavaScript declared in them.
+`tsc --strict`, every export of the JavaScript declared in them, and a Vite + React app that
+installed it, in StrictMode in Chromium (the usePrivateMedia hook, web/react.js).
 
 TypeScript (and, for the Vite test, vite and React) come from the npm registry, pinned, installed
 by the `npm_tools` fixture into pytest's cache folder on first use (nothing is downloaded at import).
 """
 import json
+import os
 import pathlib
 import re
 import shutil
@@ -12,9 +14,13 @@ import subprocess
 
 import pytest
 
+from tests.web.conftest import SEEK_BOUND_MS, wait_until
+from tests.web.frontend import JS
+
 REPO = pathlib.Path(__file__).resolve().parents[2]
 WEB = REPO / "web"
 TYPES = pathlib.Path(__file__).parent / "types"
+REACT_APP = pathlib.Path(__file__).parent / "react_app"
 PACKAGE = json.loads((WEB / "package.json").read_text())
 NPM_TOOLS = {"typescript": "5.9.3", "vite": "7.3.8", "react": "19.2.0", "react-dom": "19.2.0"}
 
@@ -93,3 +99,100 @@ def test_misuse_fails_to_type_check_on_each_marked_line(npm_tools, tmp_path):
               if "// error:" in line}
     errors, output = type_check(npm_tools, tmp_path, "bad.ts")
     assert marked and set(errors) == marked, output
+
+
+@pytest.fixture(scope="module")
+def react_app(npm_tools, tmp_path_factory, frontend, web_stack):
+    """tests/web/react_app as an adopter builds it: `npm install --install-links web/`, the worker
+    copied from the package into public/, a Vite build (development: React's StrictMode mounts each
+    effect twice only there); served by the test frontend under /react-app/. Its URL."""
+    app = tmp_path_factory.mktemp("react-app")
+    for name in ("index.html", "main.js", "vite.config.js"):
+        shutil.copy(REACT_APP / name, app / name)
+    versions = {name: NPM_TOOLS[name] for name in ("react", "react-dom", "vite")}
+    (app / "package.json").write_text(json.dumps({"private": True, "type": "module", "dependencies": versions}))
+    install = run(["npm", "install", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error",
+                   "--install-links", str(WEB)], app)
+    assert install.returncode == 0, install.stdout + install.stderr
+    (app / "public").mkdir()
+    shutil.copy(app / "node_modules" / "@edge-private-media" / "web" / "private-media-sw.js", app / "public")
+    build = subprocess.run(["node", "node_modules/vite/bin/vite.js", "build", "--mode", "development"], cwd=app,
+                           capture_output=True, text=True, timeout=300, env={**os.environ, "NODE_ENV": "development"})
+    assert build.returncode == 0, build.stdout + build.stderr
+    dist = app / "dist"
+    assert (dist / "private-media-sw.js").read_bytes() == (WEB / "private-media-sw.js").read_bytes()  # public/ as it is
+    for path in dist.rglob("*"):
+        if path.is_file():
+            kind = {".html": "text/html; charset=utf-8", ".js": JS}.get(path.suffix, "application/octet-stream")
+            frontend.files[f"/react-app/{path.relative_to(dist)}"] = (path.read_bytes(), kind)
+    frontend.files["/react-app/"] = frontend.files["/react-app/index.html"]
+    return frontend.origin + "/react-app/"
+
+
+@pytest.fixture
+def open_app(browser, react_app):
+    """open_app(query) -> a new profile (no worker yet) on the React app; `app` is its window.app."""
+    contexts = []
+
+    def open_page(query=""):
+        context = browser.new_context()
+        contexts.append(context)
+        page = context.new_page()
+        page.errors = []
+        page.on("pageerror", lambda error: page.errors.append(str(error)))
+        page.goto(react_app + query)
+        wait_until(page, "window.app && window.app.setLogin")
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def status_of(page, web_stack, member):
+    """The status of the page's own fetch of `member`'s file: the worker adds the page's token to it.
+    (cache: "no-store": this asks the CDN, whatever the HTTP cache holds from an earlier answer.)"""
+    return page.evaluate("url => fetch(url, {headers: {Range: 'bytes=0-99'}, cache: 'no-store'}).then(r => r.status)",
+                         f"{web_stack['cdn_url']}/videos/{member}/profile.webm")
+
+
+def plays(page):
+    page.evaluate("() => document.getElementById('video').play()")
+    wait_until(page, "document.getElementById('video').currentTime > 0.2", timeout=SEEK_BOUND_MS / 1000)
+    return True
+
+
+# How long a late message (a stale start's configure or forget) is given to arrive, once the event
+# that would send it (its getToken answering) has happened: the page posts it at once if at all.
+LATE_MESSAGE_MS = 500
+
+
+def test_strict_mode_start_stop_start_with_a_slow_token_leaves_the_token_in_place(open_app, web_stack):
+    page = open_app("?member=alice&delayMs=800")  # logged in at mount, when StrictMode runs effects twice
+    wait_until(page, "app.shown.includes('alice')")
+    assert page.evaluate("app.effectRuns") == 2  # StrictMode: effects mounted, cleaned up, mounted again
+    wait_until(page, "app.tokens.length === app.getTokenCalls")  # a cleaned-up start's token too, late
+    page.wait_for_timeout(LATE_MESSAGE_MS)
+    assert status_of(page, web_stack, "alice") == 206
+    assert plays(page)
+    page.evaluate("() => app.setLogin(null)")  # logout: the hook stops it
+    wait_until(page, "!document.getElementById('video')")
+    page.wait_for_timeout(LATE_MESSAGE_MS)
+    assert status_of(page, web_stack, "alice") == 401
+    assert page.errors == []
+
+
+def test_another_member_logging_in_while_the_first_token_is_slow_never_gets_the_first_members_token(
+        open_app, web_stack):
+    page = open_app()
+    page.evaluate("() => app.setLogin({member: 'alice', delayMs: 1500})")
+    wait_until(page, "app.getTokenCalls >= 1")
+    page.evaluate("() => app.setLogin({member: 'bob', delayMs: 0})")  # alice logs out, bob logs in
+    wait_until(page, "app.shown.includes('bob')")
+    wait_until(page, "app.tokens.includes('alice')")  # alice's token came after all
+    page.wait_for_timeout(LATE_MESSAGE_MS)
+    assert status_of(page, web_stack, "bob") == 206
+    assert status_of(page, web_stack, "alice") == 403  # the page holds bob's token, not alice's
+    assert plays(page)
+    assert set(page.evaluate("app.shown")) == {"bob"}  # the hook never handed out alice's media
+    assert page.errors == []
