@@ -10,11 +10,28 @@ export interface TokenJson {
   [field: string]: unknown;
 }
 
+/** What getToken is given in cookie mode. */
+export interface CookieTokenRequest {
+  url: string;
+  credentials: "include";
+}
+
+/** The fallback ladder: a service worker where there are service workers, else cookie mode when
+ * `cookieTokenUrl` is given, else whole files into Blobs. */
+export type PrivateMediaMode = "service-worker" | "cookie" | "blob";
+
 export interface PrivateMediaOptions {
   /** Origins exactly as the browser writes them: "https://media.example.com" (no path, no trailing "/"). */
   mediaOrigins: readonly string[];
-  /** The /token JSON for the logged-in member; throws when the token service refuses. */
-  getToken: () => Promise<TokenJson> | TokenJson;
+  /** The /token JSON for the logged-in member; throws when the token service refuses. In cookie
+   * mode it is given the cookie-mode /token URL to ask with credentials (the cookie is set). */
+  getToken: (request?: CookieTokenRequest) => Promise<TokenJson> | TokenJson;
+  /** A getToken() not settled by then fails with code "token", is reported and retried (default 10000). */
+  getTokenTimeoutMs?: number;
+  /** Without service workers: the deployment's cookie-mode /token URL (mode "cookie"); else mode "blob". */
+  cookieTokenUrl?: string;
+  /** Mode "blob": the largest file playWithBlob takes (default 64 MiB). */
+  blobMaxBytes?: number;
   /** Where the worker is served (default "/private-media-sw.js", at the site's root). */
   serviceWorkerUrl?: string;
   /** The worker's scope (default: the worker's folder). */
@@ -59,7 +76,12 @@ export interface ErrorEventDetail {
 export interface RequestEventDetail {
   url: string;
   method: string;
+  /** The request's destination ("video", "audio", "" for fetch, ...). */
+  destination: string;
+  /** The Range the element (or fetch) asked for. */
   range: string | null;
+  /** The Range the worker sent (an element's open-ended range bounded to rangeChunkBytes). */
+  sentRange: string | null;
   /** 0 when no answer came (no CORS grant, a redirect, the network, a cancelled range). */
   status: number;
   contentRange: string | null;
@@ -78,6 +100,12 @@ export class PrivateMedia extends EventTarget {
   constructor(options: PrivateMediaOptions);
   /** True after stop(). */
   readonly stopped: boolean;
+  /** Which rung of the fallback ladder this page got; null until started. */
+  readonly mode: PrivateMediaMode | null;
+  /** Mode "blob": the largest file playWithBlob takes. */
+  readonly blobMaxBytes: number;
+  /** Mode "blob": play `url` in `video` from a Blob of the whole file. */
+  playWithBlob(video: HTMLMediaElement, url: string): Promise<PlayWithBlobResult>;
   /** Get a new token now and hand it to the worker. */
   refresh(): Promise<void>;
   /** Logout: the worker forgets this page's token. */
@@ -114,9 +142,16 @@ export interface PlayWithBlobResult {
 export function playWithBlob(video: HTMLMediaElement, url: string, getToken: PrivateMediaOptions["getToken"],
                              options?: PlayWithBlobOptions): Promise<PlayWithBlobResult>;
 
-export const DEFAULTS: Readonly<Required<Omit<PrivateMediaOptions, "mediaOrigins" | "getToken" | "scope">> & {
+export const DEFAULTS: Readonly<Required<Omit<PrivateMediaOptions, "mediaOrigins" | "getToken" | "scope" | "cookieTokenUrl">> & {
   scope: string | undefined;
+  cookieTokenUrl: string | undefined;
 }>;
+
+/** `promise`, or a rejection with makeError() when it has not settled within `ms`. */
+export function settleWithin<T>(promise: Promise<T>, ms: number, makeError: () => Error): Promise<T>;
+
+/** The rung of the fallback ladder a page gets. */
+export function chooseMode(facts: { serviceWorkers: boolean; cookieTokenUrl?: string }): PrivateMediaMode;
 
 /** Milliseconds until a token of `expiresIn` seconds should be renewed (at least 1000). */
 export function renewDelayMs(expiresIn: number, renewAt?: number): number;

@@ -12,7 +12,8 @@ export async function misuse(): Promise<void> {
   media.addEventListener("token", (e) => e.detail.expires_in); // error: the detail says expiresIn
   const code: "expired" = new PrivateMediaError("token", "x").code; // error: not one of the codes
   media.stop(true); // error: stop takes nothing
-  console.log(code);
+  const mode: "worker" = media.mode; // error: "service-worker", "cookie", "blob" or null
+  console.log(code, mode);
 }
 
 export const state = usePrivateMedia({ mediaOrigins: ["https://media.example.com"] }, []); // error: no getToken

@@ -17,12 +17,15 @@ const getToken = async (): Promise<TokenJson> => {
 };
 
 export async function play(video: HTMLVideoElement): Promise<PrivateMedia> {
-  const options: PrivateMediaOptions = { mediaOrigins: [MEDIA_URL], getToken, rangeChunkBytes: 0 };
+  const options: PrivateMediaOptions = { mediaOrigins: [MEDIA_URL], getToken, rangeChunkBytes: 0, getTokenTimeoutMs: 5000,
+                                        cookieTokenUrl: `${base}token?cookie=1`, blobMaxBytes: 16 * 1024 * 1024 };
   try {
     const media = await startPrivateMedia(options);
+    if (media.mode === "blob") await media.playWithBlob(video, `${MEDIA_URL}/videos/u42/clip.mp4`);
+    console.log(media.mode === "cookie" || media.blobMaxBytes > 0);
     media.addEventListener("token", (e) => console.log(e.detail.expiresIn + e.detail.renewals));
     media.addEventListener("error", (e) => console.log(e.detail.error.code, e.detail.retryInMs));
-    media.addEventListener("request", (e) => console.log(e.detail.url, e.detail.status, e.detail.range));
+    media.addEventListener("request", (e) => console.log(e.detail.url, e.detail.status, e.detail.range, e.detail.sentRange));
     video.crossOrigin = "anonymous";
     video.src = `${MEDIA_URL}/videos/u42/profile.mp4`;
     await media.refresh();
