@@ -5,7 +5,7 @@ parts are).
 Plain HTML, CSS and JavaScript modules, no build step. The page's Content-Security-Policy lets it
 talk only to the IdP, the token service, the CDN and the S3 endpoint (upload forms are posted
 there), run workers only from this origin, and play media from the CDN (streamed through the
-service worker) or from blob: URLs (the fallback).
+service worker) or from blob: URLs (the fallback); posters likewise.
 """
 import json
 import pathlib
@@ -23,7 +23,7 @@ TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=u
 def content_security_policy(config):
     connect = " ".join(config[name] for name in ("idp_url", "token_url", "cdn_url", "s3_endpoint"))
     return (f"default-src 'self'; connect-src 'self' {connect}; media-src {config['cdn_url']} blob:; "
-            "worker-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+            f"worker-src 'self'; img-src 'self' data: {config['cdn_url']} blob:; style-src 'self'; script-src 'self'; "
             "object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
 
 

@@ -2,13 +2,16 @@
 // video straight from the CDN with <video src>: private-media.js's service worker adds the token
 // to the video's (range) requests, so it streams and seeks like any video. Where service workers
 // are unavailable it falls back to playWithBlob (the whole file first, then play). Uploads: a form
-// from POST /uploads, posted straight to the bucket with XHR (for its upload progress), then played.
+// from POST /uploads, posted straight to the bucket with XHR (for its upload progress); the media
+// processor makes it an asset: the page shows "processing…" (GET /uploads/{id}), then its poster, then
+// plays it. "My videos" lists the member's ready assets (GET /videos) and deletes one (DELETE /videos/{id}).
 import { playWithBlob, startPrivateMedia } from "/private-media.js";
 
 const $ = (id) => document.getElementById(id);
 const state = { config: null, appToken: null, token: null, claims: null, media: null, blobUrl: null, fallback: false,
                 upload: null };
-const LOGGED_IN_BUTTONS = ["logout", "play", "upload", "renew", "try-tampered", "try-other"];
+const LOGGED_IN_BUTTONS = ["logout", "play", "upload", "renew", "try-tampered", "try-other", "refresh-videos"];
+const STATUS_POLL_MS = 1000;
 
 function b64urlDecode(text) {
   const padded = text.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((text.length + 3) % 4);
@@ -75,6 +78,7 @@ async function logIn(event) {
     $("try-logged-out").disabled = true;
     setStatus($("play-status"), state.fallback ? "Ready (no service worker here: whole-file fallback)." : "Ready.");
     setStatus($("upload-status"), "Choose a video, then Upload.");
+    await listVideos();
   } catch (error) {
     setStatus($("login-status"), "Login refused: " + error.message, "bad");
   }
@@ -91,6 +95,8 @@ async function logOut() {
   setStatus($("token-status"), "No viewing token. The service worker forgot this tab's token.");
   setStatus($("play-status"), "Log in first.");
   setStatus($("upload-status"), "Log in first.");
+  $("upload-poster").hidden = true;
+  $("videos").replaceChildren(note("Log in first."));
   showToken();
 }
 
@@ -220,16 +226,113 @@ async function upload() {
       setStatus(status, `The bucket refused the upload (${xhr.status}): ${s3Error(xhr)}`, "bad");
       return;
     }
-    const path = new URL(answer.media_url).pathname;
-    $("object").append(new Option(`${answer.path} (uploaded: ${file.name})`, path));
-    $("object").value = path;
-    setStatus(status, `Stored ${file.name} (${(file.size / 1e6).toFixed(2)} MB) as ${answer.path}; it plays above.`, "good");
-    await play();
+    setStatus(status, `Uploaded ${file.name} (${(file.size / 1e6).toFixed(2)} MB); processing…`);
+    const asset = await settled(answer.status_url);
+    if (asset.status !== "ready") {
+      setStatus(status, `${file.name} could not be published: ${asset.reason}.`, "bad");
+      return;
+    }
+    await showImage($("upload-poster"), answer.poster_url);
+    select(answer.media_path, `${answer.media_path} (uploaded: ${file.name})`);
+    setStatus(status, `${file.name} is ready: ${asset.width}×${asset.height}, ${asset.duration} s ` +
+              `(${asset.processing === "remux" ? "remuxed" : "transcoded"}); it plays above.`, "good");
+    await Promise.all([play(), listVideos()]);
   } catch (error) {
     setStatus(status, "Upload failed: " + error.message, "bad");
   } finally {
     $("upload").disabled = !state.appToken;
   }
+}
+
+/** The token service, as the logged-in member: the JSON answer (null for 204), or an Error with its reason. */
+async function tokenService(path, options = {}) {
+  const response = await fetch(new URL(path.replace(/^\//, ""), state.config.token_url + "/"),
+                               { ...options, headers: { Authorization: "Bearer " + state.appToken } });
+  const body = response.status === 204 ? null : await response.json();
+  if (!response.ok) throw new Error(`the token service answered ${response.status}: ${body.error_description || body.error}`);
+  return body;
+}
+
+/** The asset's status once the processor is done with it (polled while it says "processing"). */
+async function settled(statusUrl) {
+  for (;;) {
+    const asset = await tokenService(statusUrl);
+    if (asset.status !== "processing") return asset;
+    await new Promise((resolve) => setTimeout(resolve, STATUS_POLL_MS));
+  }
+}
+
+/** An image from the CDN: through the service worker, or (fallback) fetched with the token into a blob. */
+async function showImage(img, url) {
+  if (state.fallback) {
+    const response = await fetch(url, { headers: { Authorization: "Bearer " + state.token } });
+    img.src = URL.createObjectURL(await response.blob());
+  } else {
+    img.src = url;
+  }
+  img.hidden = false;
+  await img.decode();
+}
+
+function select(path, label) {
+  if (![...$("object").options].some((option) => option.value === path)) $("object").append(new Option(label, path));
+  $("object").value = path;
+}
+
+function note(text) {
+  const li = document.createElement("li");
+  li.className = "muted";
+  li.textContent = text;
+  return li;
+}
+
+// ---------------------------------------------------------------- my videos
+async function listVideos() {
+  const list = $("videos");
+  try {
+    const { videos } = await tokenService("videos?limit=20");
+    list.replaceChildren(...videos.map(videoItem));
+    if (!videos.length) list.append(note("No videos yet: upload one."));
+  } catch (error) {
+    list.replaceChildren(note("Could not list the videos: " + error.message));
+  }
+}
+
+// The filename comes from the member's disk: shown as text only.
+function videoItem(video) {
+  const li = document.createElement("li");
+  li.dataset.id = video.id;
+  const poster = document.createElement("img");
+  poster.alt = "";
+  poster.crossOrigin = "anonymous";
+  showImage(poster, video.poster_url).catch(() => {});
+  const what = document.createElement("span");
+  what.className = "what";
+  what.textContent = `${video.filename || video.id} · ${video.duration} s · ${video.width}×${video.height}`;
+  const playButton = document.createElement("button");
+  playButton.type = "button";
+  playButton.className = "secondary play-video";
+  playButton.textContent = "Play";
+  playButton.addEventListener("click", () => {
+    select(video.media_path, `${video.media_path} (${video.filename || "uploaded"})`);
+    play();
+  });
+  const deleteButton = document.createElement("button");
+  deleteButton.type = "button";
+  deleteButton.className = "secondary delete-video";
+  deleteButton.textContent = "Delete";
+  deleteButton.addEventListener("click", async () => {
+    deleteButton.disabled = true;
+    try {
+      await tokenService(`videos/${encodeURIComponent(video.id)}`, { method: "DELETE" });
+      [...$("object").options].filter((option) => option.value === video.media_path).forEach((option) => option.remove());
+    } catch (error) {
+      what.textContent += ` (not deleted: ${error.message})`;
+    }
+    await listVideos();
+  });
+  li.append(poster, what, playButton, deleteButton);
+  return li;
 }
 
 /** POST the form to the bucket with XHR: fetch reports no upload progress. Resolves with the answered XHR. */
@@ -320,6 +423,7 @@ async function start() {
   $("try-logged-out").addEventListener("click", tryLoggedOut);
   $("try-tampered").addEventListener("click", tryTampered);
   $("try-other").addEventListener("click", tryOther);
+  $("refresh-videos").addEventListener("click", listVideos);
   setInterval(tick, 1000);
   tick();
 }

@@ -1,10 +1,10 @@
 """The demo page's upload step in a real Chromium, under the page's own Content-Security-Policy:
 POST /uploads, the form posted with XHR straight to the bucket (the advertised S3 endpoint, the
-moto proxy that checks forms as S3 does), then the uploaded file played from the CDN through the
-service worker. Refusals from the token service and from the bucket are shown, and nothing is
+moto proxy that checks forms as S3 does), "processing…" while the stack's media processor runs,
+then the poster, then the published video played from the CDN through the service worker; the
+member's list (GET /videos) and deleting from it. Refusals from the token service and from the bucket are shown, and nothing is
 stored. The HTTP-level flow is tests/local_stack/test_uploads_e2e.py."""
 import json
-import urllib.parse
 
 import boto3
 import pytest
@@ -50,57 +50,75 @@ def uploads_answered(page):
     return page.expect_response(lambda r: r.url.endswith("/uploads") and r.request.method == "POST")
 
 
-def test_alice_uploads_a_video_and_it_plays_from_the_cdn(browser, stack, http, reader):
+def test_alice_uploads_a_video_sees_it_processed_then_its_poster_then_it_plays(browser, stack, http, reader):
     page = logged_in_page(browser, stack, "alice")
-    data = SAMPLE.read_bytes()
+    data = SAMPLE.read_bytes()  # VP9 + Opus in WebM: transcoded to H.264 + AAC
     page.set_input_files("#upload-file", {"name": HOSTILE_NAME, "mimeType": "video/webm", "buffer": data})
     assert page.eval_on_selector("#upload-file", "i => i.files[0].type") == "video/webm"
     page.evaluate("""() => {
-        const v = document.querySelector('#video');
-        v.addEventListener('playing', () => (v.dataset.reachedPlaying = v.currentSrc), {once: true});
+        const v = document.querySelector('#video'), poster = document.querySelector('#upload-poster');
+        window.seen = [];  // what the member saw, in order
+        new MutationObserver(() => window.seen.push('status: ' + document.querySelector('#upload-status').textContent))
+            .observe(document.querySelector('#upload-status'), {childList: true, characterData: true, subtree: true});
+        poster.addEventListener('load', () => window.seen.push('poster: ' + poster.currentSrc), {once: true});
+        v.addEventListener('playing', () => { window.seen.push('playing: ' + v.currentSrc);
+                                              v.dataset.reachedPlaying = v.currentSrc; }, {once: true});
     }""")
     with uploads_answered(page) as answered:
         page.click("#upload")
     form = answered.value.json()
-    wait_until(page, "document.querySelector('#video').dataset.reachedPlaying", 30)
+    wait_until(page, "document.querySelector('#video').dataset.reachedPlaying", 120)
 
+    # processing…, then the poster, then the video playing: in that order
+    seen = page.evaluate("window.seen")
+    processing = next(i for i, line in enumerate(seen) if line.startswith("status: ") and "processing…" in line)
+    poster = seen.index(f"poster: {form['poster_url']}")
+    playing = seen.index(f"playing: {form['media_url']}")
+    assert processing < poster < playing, seen
+    assert page.eval_on_selector("#upload-poster", "i => i.naturalWidth > 0 && !i.hidden")
     # the bar was driven to 100% by the XHR's upload progress
     assert page.get_attribute("#upload-meter", "aria-valuenow") == "100"
     assert page.eval_on_selector("#upload-bar", "b => b.style.width") == "100%"
-    # the form went to the bucket: the file's own bytes, with the type the service pinned
+    # the form went to the bucket's incoming folder; the processor took it from there and removed it
     s3_posts = [url for method, url in page.requests if method == "POST" and url.startswith(stack["s3_endpoint"])]
     assert s3_posts == [f"{stack['s3_endpoint']}/{stack['bucket']}"]
-    key = form["path"][1:]
-    assert key.startswith("videos/alice/") and key.endswith(".webm")
-    obj = stored(reader, stack, key)
-    assert obj["Body"].read() == data
-    assert obj["ContentType"] == "video/webm"
-    assert urllib.parse.unquote(obj["Metadata"]["filename"]) == HOSTILE_NAME
-    # and it plays from the CDN, through the service worker, not from a blob:
-    assert form["media_url"] == stack["cdn_url"] + form["path"]
-    assert video(page, "v.dataset.reachedPlaying") == form["media_url"]
+    assert form["path"] == f"/incoming/alice/{form['id']}"
+    assert stored(reader, stack, form["path"][1:]) is None
+    published = stored(reader, stack, form["media_path"][1:])
+    assert published["ContentType"] == "video/mp4"
+    # it plays from the CDN, through the service worker, not from a blob:
     assert video(page, "v.currentSrc") == form["media_url"]
     wait_until(page, "document.querySelector('#video').currentTime > 0.5", 30)
     assert video(page, "v.error") is None
-    assert form["path"] in page.text_content("#log")
-    # the untrusted file name is text, never markup
-    assert HOSTILE_NAME in page.text_content("#upload-status")
-    assert HOSTILE_NAME in page.text_content("#object")
-    assert page.query_selector_all("img") == [] and page.title() != "1"
-    assert "it plays above" in page.text_content("#upload-status")
+    assert form["media_path"] in page.text_content("#log")
+    assert "is ready" in page.text_content("#upload-status") and "transcoded" in page.text_content("#upload-status")
+    # listed under "My videos"; the untrusted file name is text, never markup
+    wait_until(page, f"document.querySelector('#videos li[data-id=\"{form['id']}\"]')")
+    item = f"#videos li[data-id='{form['id']}']"
+    assert HOSTILE_NAME in page.text_content(item) and HOSTILE_NAME in page.text_content("#object")
+    images = page.eval_on_selector_all("img", "all => all.map(i => i.getAttribute('src'))")
+    assert images and all(src == form["poster_url"] or src.startswith(stack["cdn_url"] + "/videos/alice/") for src in images)
+    assert page.title() != "1"
     page.wait_for_timeout(1500)  # the video runs a little, for the picture
     page.screenshot(path=str(ARTIFACTS / "uploaded-playing.png"), full_page=True)
-    assert page.errors == []
-    page.context.close()
 
     # another member may not watch it: bob's page (his worker adds his token) and bob's token over HTTP
     bob_page = logged_in_page(browser, stack, "bob")
     assert bob_page.evaluate("async url => (await fetch(url)).status", form["media_url"]) == 403
+    assert form["id"] not in bob_page.text_content("#videos")
     bob_page.context.close()
-    alice, bob = viewing_token(http, stack, "alice"), viewing_token(http, stack, "bob")
-    assert http.get(form["media_url"], headers={"Authorization": f"Bearer {alice}"}).content == data
+    bob = viewing_token(http, stack, "bob")
     refused = http.get(form["media_url"], headers={"Authorization": f"Bearer {bob}"})
     assert refused.status_code == 403 and refused.json()["error"] == "insufficient_scope"
+
+    # alice deletes it from her list: gone from the list and from the CDN
+    page.click(f"{item} .delete-video")
+    wait_until(page, f"!document.querySelector('#videos li[data-id=\"{form['id']}\"]')", 30)
+    alice = viewing_token(http, stack, "alice")
+    assert http.get(form["media_url"], headers={"Authorization": f"Bearer {alice}"}).status_code == 404
+    assert stored(reader, stack, form["poster_path"][1:]) is None
+    assert page.errors == []
+    page.context.close()
 
 
 def test_a_type_that_is_not_allowed_is_refused_before_any_upload(browser, stack):
@@ -134,7 +152,7 @@ def test_the_bucket_refusing_a_form_is_shown_and_nothing_is_stored(browser, stac
         answer = route.fetch()
         form = answer.json()
         issued.update(form)
-        form["fields"]["key"] = form["fields"]["key"].replace("videos/alice/", "videos/bob/")
+        form["fields"]["key"] = form["fields"]["key"].replace("incoming/alice/", "incoming/bob/")
         route.fulfill(response=answer, body=json.dumps(form))
 
     page.route(f"{stack['token_url']}/uploads", redirect_to_bob)
@@ -146,7 +164,7 @@ def test_the_bucket_refusing_a_form_is_shown_and_nothing_is_stored(browser, stac
     assert "key" in status
     alice_key = issued["fields"]["key"]
     assert stored(reader, stack, alice_key) is None
-    assert stored(reader, stack, alice_key.replace("videos/alice/", "videos/bob/")) is None
+    assert stored(reader, stack, alice_key.replace("incoming/alice/", "incoming/bob/")) is None
     assert video(page, "v.currentSrc") == ""  # nothing to play
     assert page.errors == []
     page.context.close()
@@ -158,4 +176,5 @@ def test_the_page_may_post_forms_to_the_s3_endpoint_and_nowhere_new(http, stack)
     assert directives["connect-src"].split() == [
         "'self'", stack["idp_url"], stack["token_url"], stack["cdn_url"], stack["s3_endpoint"]]
     assert directives["media-src"].split() == [stack["cdn_url"], "blob:"]  # the bucket is never read directly
+    assert directives["img-src"].split() == ["'self'", "data:", stack["cdn_url"], "blob:"]  # posters, from the CDN
     assert directives["script-src"] == "'self'" and directives["default-src"] == "'self'"
