@@ -9,8 +9,13 @@ through the moto proxy, each against a direct GET of moto measured in the same r
   Target: within 1.5x the comparison point (it only checks the path and relays bytes).
 - Comparison point: the same SigV4-signed range GET sent straight to moto on its private Unix
   socket by the same client.
+- Upload to ready: a 20 s phone-like clip (1080p HEVC 10-bit in QuickTime, index at the end,
+  rotated 90°, AAC; made here with PyAV) posted through the real presigned POST, until the token
+  service answers `ready` (the stack's media processor transcodes it to 1080p H.264). Reported,
+  with its ratio to the clip's duration; no target (issue 15 asks for the number).
 """
 import json
+import pathlib
 import statistics
 import tempfile
 import time
@@ -22,6 +27,7 @@ from botocore.credentials import Credentials
 
 from bench import report
 from local_stack.launcher import RunningStack
+from tests.media_processor.clips import make_clip
 
 READY_RUNS = 3
 READY_TARGET_SECONDS = 10
@@ -30,6 +36,24 @@ RANGE_ROUNDS = 40
 CDN_RATIO_TARGET = 3.0
 PROXY_RATIO_TARGET = 1.5
 DIRECT = "direct moto"
+PHONE_CLIP_SECONDS = 20
+PHONE_CLIP = dict(container="mov", video="libx265", pix_fmt="yuv420p10le", rotation=-90, size=(1920, 1080),
+                  seconds=PHONE_CLIP_SECONDS, video_options={"preset": "ultrafast"})
+
+
+def upload_to_ready(http, info, app, clip):
+    """Seconds from the form POST to `ready`, and the status record."""
+    auth = {"Authorization": f"Bearer {app}"}
+    data = clip.read_bytes()
+    form = http.post(f"{info['token_url']}/uploads", headers=auth,
+                     json={"content_type": "video/quicktime", "size": len(data), "filename": clip.name}).json()
+    started = time.perf_counter()
+    posted = http.post(form["url"], data=form["fields"], files={"file": (clip.name, data, "video/quicktime")})
+    assert posted.status_code == 204, posted.text
+    while (status := http.get(info["token_url"] + form["status_url"], headers=auth).json())["status"] == "processing":
+        time.sleep(0.1)
+    assert status["status"] == "ready", status
+    return time.perf_counter() - started, status
 
 
 def signed_headers(url, credentials, range_header):
@@ -83,11 +107,16 @@ def main():
                 proxy = median_ms(range_getter(http, bucket_url, bucket_headers))
                 cdn = median_ms(range_getter(http, info["cdn_url"] + obj["path"],
                                              {"Authorization": f"Bearer {token}", "Range": range_header}))
+                clip = make_clip(pathlib.Path(tmp, "IMG_0001.MOV"), **PHONE_CLIP)
+                clip_mb = clip.stat().st_size / 1e6
+                to_ready, asset = upload_to_ready(http, info, app, clip)
         finally:
             stack.stop()
     ready_median = statistics.median(ready)
     print(f"ready runs: {', '.join(f'{r:.2f} s' for r in ready)}; 1 MB range GET medians of {RANGE_ROUNDS}: "
-          f"direct {direct:.2f} ms, proxy {proxy:.2f} ms, stand-in {cdn:.2f} ms")
+          f"direct {direct:.2f} ms, proxy {proxy:.2f} ms, stand-in {cdn:.2f} ms; phone clip "
+          f"({clip_mb:.1f} MB) ready in {to_ready:.1f} s as {asset['width']}x{asset['height']} "
+          f"{asset['processing']}")
     report.comparison(DIRECT, "the same SigV4-signed 1 MB range GET sent straight to moto on its private Unix "
                               "socket by the same client (httpx), this run")
     report.figure(f"Local stack ready (python -m local_stack until stack.json), median of {READY_RUNS}",
@@ -98,6 +127,8 @@ def main():
     report.figure("1 MB range GET through the moto proxy (the advertised S3 endpoint)",
                   f"{proxy:.2f} ms = {proxy / direct:.2f}x {DIRECT}", f"<= {PROXY_RATIO_TARGET:g}x {DIRECT}",
                   proxy / direct <= PROXY_RATIO_TARGET)
+    report.figure(f"Upload to ready: {PHONE_CLIP_SECONDS} s phone-like clip (1080p HEVC 10-bit MOV, rotated) "
+                  "through make dev, one run", f"{to_ready:.1f} s = {to_ready / PHONE_CLIP_SECONDS:.2f}x its duration")
 
 
 if __name__ == "__main__":
