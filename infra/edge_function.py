@@ -9,7 +9,9 @@ import pulumi_random as random
 
 from edge.package import build_package
 from infra import iam
-from infra.config import EDGE_NAME_SUFFIX_HEX, EDGE_REGION, REGIONAL_EDGE_CACHE_REGIONS, Settings
+from infra.config import (
+    EDGE_NAME_SUFFIX_HEX, EDGE_REGION, REGIONAL_EDGE_CACHE_REGIONS, Settings, refused_folders,
+)
 from infra.keys import SigningKeys
 
 HANDLER = "edge.handler.handler"
@@ -108,6 +110,9 @@ def edge_package_config(settings: Settings, jwks: dict, jwks_parameter_name: str
         "ssm_parameter": jwks_parameter_name,
         "ssm_region": EDGE_REGION,
         "cors_allowed_origins": list(settings.cors_allowed_origins),
+        # The prefixes the bucket policy refuses to the distribution (infra/bucket.py), refused here
+        # first whatever the token says.
+        "refused_prefixes": refused_folders(),
         "cookie_name": settings.cookie_name,
         "max_token_lifetime_seconds": settings.max_token_lifetime_seconds,
         "leeway_seconds": settings.edge_leeway_seconds,

@@ -29,6 +29,11 @@ LAMBDA_PYTHON = "3.13"
 # Lambda's python3.13 runs on Amazon Linux 2023 (glibc 2.34); accept any wheel built for that or older.
 PLATFORMS = ("manylinux2014_x86_64", "manylinux_2_28_x86_64", "manylinux_2_34_x86_64")
 _EPOCH = (1980, 1, 1, 0, 0, 0)
+# Lambda's deployment package quotas (Lambda developer guide, "Lambda quotas"): 250 MB unzipped,
+# layers included (the program uses none), and 50 MB for a zip sent in the API call, as the
+# provider sends a FileArchive.
+UNZIPPED_LIMIT_BYTES = 262_144_000
+ZIPPED_LIMIT_BYTES = 52_428_800
 
 # Run by the target interpreter, isolated (-I) so this environment cannot change the bytes. One
 # process, sorted order (compile_dir sorts): marshal's output can depend on what was compiled before.
@@ -86,8 +91,22 @@ def build_python_package(name: str, requirements: list, sources: dict, build_dir
         files = {path.relative_to(site).as_posix(): path for path in _walk(site)}
         partial = pathlib.Path(tmp, "package.zip")
         _write_zip(partial, files)
+        check_size(partial, name)
         os.replace(partial, out_path)  # atomic: a concurrent build sees no half-written zip
     return out_path
+
+
+def unzipped_size(path: pathlib.Path) -> int:
+    with zipfile.ZipFile(path) as archive:
+        return sum(info.file_size for info in archive.infolist())
+
+
+def check_size(path: pathlib.Path, name: str) -> None:
+    """Refuses a package Lambda would refuse, with its sizes, before anything is deployed."""
+    unzipped, zipped = unzipped_size(path), path.stat().st_size
+    if unzipped > UNZIPPED_LIMIT_BYTES or zipped > ZIPPED_LIMIT_BYTES:
+        raise PackageBuildError(f"{name}: the package is {unzipped:,} bytes unzipped and {zipped:,} zipped; Lambda "
+                                f"takes at most {UNZIPPED_LIMIT_BYTES:,} unzipped and {ZIPPED_LIMIT_BYTES:,} zipped")
 
 
 def _inputs_digest(requirements, constraints, sources, bytecode) -> str:

@@ -39,7 +39,9 @@ def test_bucket_owner_enforced_encrypted_versioned(deployment):
 def test_noncurrent_versions_expire(deployment):
     lifecycle = deployment.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
     assert lifecycle.inputs["bucket"] == "media-id"
-    [rule] = lifecycle.inputs["rules"]
+    rules = {rule["id"]: rule for rule in lifecycle.inputs["rules"]}
+    assert set(rules) == {"expire-noncurrent-versions", "expire-incoming"}  # the second: test_media_processor.py
+    rule = rules["expire-noncurrent-versions"]
     assert rule["status"] == "Enabled"
     assert rule["filter"] == {"prefix": ""}  # every object
     assert rule["noncurrentVersionExpiration"] == {"noncurrentDays": 30}
@@ -85,8 +87,10 @@ def test_bucket_policy_allows_only_this_distribution_and_denies_plain_http(deplo
     assert policy.inputs["bucket"] == "media-id"
     statements = json.loads(policy.inputs["policy"])["Statement"]
     allows = [s for s in statements if s["Effect"] == "Allow"]
-    denies = [s for s in statements if s["Effect"] == "Deny"]
-    assert len(allows) == 1 and len(denies) == 1 and len(statements) == 2
+    denies = {s["Sid"]: s for s in statements if s["Effect"] == "Deny"}
+    assert len(allows) == 1
+    # DenyCloudFrontUnservedPrefixes: test_media_processor.py.
+    assert {"DenyInsecureTransport", "DenyCloudFrontUnservedPrefixes"} <= set(denies)
 
     allow = allows[0]
     assert allow["Principal"] == {"Service": "cloudfront.amazonaws.com"}
@@ -94,7 +98,7 @@ def test_bucket_policy_allows_only_this_distribution_and_denies_plain_http(deplo
     assert allow["Resource"] == f"{bucket_arn}/*"
     assert allow["Condition"] == {"StringEquals": {"AWS:SourceArn": DISTRIBUTION_ARN}}
 
-    deny = denies[0]
+    deny = denies["DenyInsecureTransport"]
     assert deny["Principal"] == "*" and deny["Action"] == "s3:*"
     assert sorted(deny["Resource"]) == sorted([bucket_arn, f"{bucket_arn}/*"])
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}

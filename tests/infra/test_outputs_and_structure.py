@@ -28,7 +28,7 @@ def test_outputs_give_clients_and_operators_what_they_need(full_deployment):
     assert set(exports) == {
         "bucketName", "distributionId", "distributionDomain", "mediaUrl", "issuer", "audience",
         "jwksParameterName", "signingKeyParameterNames", "activeKid", "edgeFunctionName", "edgeFunctionQualifiedArn",
-        "tokenServiceUrl", "tokenUrl",
+        "tokenServiceUrl", "tokenUrl", "mediaProcessorFunctionName", "mediaProcessorFailureQueueUrl",
     }
 
 
@@ -53,4 +53,5 @@ def test_every_component_registers_its_outputs(everything):
         for component in [r for r in deployment.resources if r.type.startswith(COMPONENT_PREFIX)]:
             assert component.urn in deployment.urns_with_outputs, component.name
             seen.add(component.type.removeprefix(COMPONENT_PREFIX))
-    assert seen == {"SigningKeys", "EdgeFunction", "PrivateBucket", "MediaCdn", "TokenService", "AliasCertificate"}
+    assert seen == {"SigningKeys", "EdgeFunction", "PrivateBucket", "MediaCdn", "TokenService", "AliasCertificate",
+                    "MediaProcessor"}
