@@ -17,7 +17,7 @@ checks off (`reset-auth`), and moto's blanket CORS reflects any Origin. The prox
   page (integer parameters, XML bodies, copy sources: `malformed`), and turns any other moto 5xx
   into S3's own `500 InternalError` XML (an unreadable If-Modified-Since, which S3 ignores, is
   one: the header is signed, so the proxy cannot drop it);
-- tells `on_object_created(key, size)` of each object a form upload or a plain PUT stored, as S3's
+- tells `on_object_created(key, size, how)` of each object a form upload (`Post`) or a plain PUT stored, as S3's
   event notifications do (the stack runs the media processor on those under incoming/).
 """
 import datetime
@@ -125,7 +125,7 @@ class MotoProxy(Server):
         self.bucket, self.region = bucket, region
         self.upload_origins = frozenset(upload_origins)
         self.post_signers = {}  # access key id -> secret, of the users whose form uploads are taken
-        self.on_object_created = lambda key, size: None
+        self.on_object_created = lambda key, size, how: None
         super().__init__((host, port), ProxyHandler)
         bound = self.server_address[1]
         self.hosts = {f"{host}:{bound}", f"localhost:{bound}"}
@@ -156,7 +156,7 @@ class ProxyHandler(Handler):
             return self._post_object(cors)
         status = self._forward(cors)
         if self.command == "PUT" and status == 200 and len(segments) > 1 and "?" not in self.path:
-            server.on_object_created("/".join(segments[1:]), self.body_length())
+            server.on_object_created("/".join(segments[1:]), self.body_length(), "Put")
 
     do_GET = do_HEAD = do_PUT = do_POST = do_DELETE = do_PATCH = do_OPTIONS = do_request
 
@@ -267,7 +267,7 @@ class ProxyHandler(Handler):
                 self.end_headers()
             else:
                 self.send_body(status, answer, "application/xml", headers + cors)
-            server.on_object_created(form.key, size)
+            server.on_object_created(form.key, size, "Post")
         except (OSError, http.client.HTTPException):
             self._error(502, "BadGateway", "moto is not answering.", cors)
         finally:

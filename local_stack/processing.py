@@ -24,10 +24,11 @@ QUEUE_SIZE = 32  # beyond this, new uploads wait for the incoming/ lifecycle rul
 WALL_SECONDS_PER_CPU_SECOND = 3  # a child past this much wall time is stuck (I/O), not working
 
 
-def object_created_event(bucket, key, size):
-    """One record of S3's event notification (version 2.1), the key URL-encoded as S3 sends it."""
+def object_created_event(bucket, key, size, how):
+    """One record of S3's event notification (version 2.1), the key URL-encoded as S3 sends it;
+    `how` is Post (a form upload) or Put."""
     return {"Records": [{
-        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1", "eventName": "ObjectCreated:Post",
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1", "eventName": f"ObjectCreated:{how}",
         "eventTime": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
         "s3": {"s3SchemaVersion": "1.0", "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
                "object": {"key": quote_plus(key, safe="/"), "size": size}},
@@ -47,12 +48,12 @@ class Processor:
     def start(self):
         self._thread.start()
 
-    def object_created(self, key, size):
+    def object_created(self, key, size, how):
         """Called by the moto proxy for every object stored; only incoming ones are events."""
         if not key.startswith(self.incoming_key_prefix):
             return
         try:
-            self.queue.put_nowait((key, size))
+            self.queue.put_nowait((key, size, how))
         except queue.Full:
             self.report(f"processor queue full ({QUEUE_SIZE}): {key} not processed")
 
@@ -75,11 +76,11 @@ class Processor:
             except Exception as exc:  # the stack keeps running; the asset's status says what it can
                 self.report(f"processor: {item[0]}: {type(exc).__name__}: {exc}")
 
-    def _process(self, key, size):
+    def _process(self, key, size, how):
         started = time.monotonic()
         with tempfile.NamedTemporaryFile("w", suffix=".json", prefix="s3-event-") as event_file, \
                 open(self.log_path, "ab") as log:
-            json.dump(object_created_event(self.bucket, key, size), event_file)
+            json.dump(object_created_event(self.bucket, key, size, how), event_file)
             event_file.flush()
             self.current = subprocess.Popen(
                 [sys.executable, "-m", "media_processor", "--event-file", event_file.name], cwd=self.repo,
