@@ -9,7 +9,8 @@ import boto3
 from local_stack import demo_data
 from tests.local_stack.conftest import seeded, viewing_token
 
-STACK_KEYS = {"cdn_url", "token_url", "idp_url", "demo_url", "s3_endpoint", "bucket", "allowed_origins", "users", "objects"}
+STACK_KEYS = {"cdn_url", "token_url", "idp_url", "demo_url", "s3_endpoint", "bucket", "allowed_origins", "webhook_url",
+              "users", "objects"}
 
 
 def bearer(token):
@@ -186,7 +187,7 @@ def test_the_edge_log_never_holds_the_token(running_stack, http, stack, alice_to
 def test_an_uploaded_page_is_served_as_inert_bytes(http, stack, internal, alice_token):
     """Members' bytes are untrusted: whatever Content-Type an object was stored with, the policy's
     headers (infra/response_headers.py) keep a browser from sniffing it or running it as a page."""
-    key = internal["access_keys"]["token_service"]  # the identity that may put objects under videos/
+    key = internal["access_keys"]["media_processor"]  # the identity that may put objects under videos/
     writer = boto3.client("s3", endpoint_url=stack["s3_endpoint"], region_name="us-east-1",
                           aws_access_key_id=key["access_key_id"], aws_secret_access_key=key["secret_access_key"])
     writer.put_object(Bucket=stack["bucket"], Key="videos/alice/page.html", ContentType="text/html",
