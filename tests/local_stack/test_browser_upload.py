@@ -12,10 +12,11 @@ import pytest
 from local_stack.demo_data import MEDIA_DIR
 from tests.local_stack.conftest import ARTIFACTS, viewing_token
 from tests.local_stack.test_browser import browser, new_page, video, wait_until  # browser: the module's fixture
+from tests.media_processor.clips import make_clip
 
 SAMPLE = MEDIA_DIR / "alice.webm"
 # A hostile but valid display name: shown as text, never as markup.
-HOSTILE_NAME = '<img src=x onerror="document.title=1"> é.webm'
+HOSTILE_NAME = '<img src=x onerror="document.title=1"> é.mov'
 
 
 @pytest.fixture(scope="module")
@@ -50,11 +51,15 @@ def uploads_answered(page):
     return page.expect_response(lambda r: r.url.endswith("/uploads") and r.request.method == "POST")
 
 
-def test_alice_uploads_a_video_sees_it_processed_then_its_poster_then_it_plays(browser, stack, http, reader):
+def test_alice_uploads_a_phone_clip_sees_it_processed_then_its_poster_then_it_plays(
+        browser, stack, http, reader, tmp_path):
     page = logged_in_page(browser, stack, "alice")
-    data = SAMPLE.read_bytes()  # VP9 + Opus in WebM: transcoded to H.264 + AAC
-    page.set_input_files("#upload-file", {"name": HOSTILE_NAME, "mimeType": "video/webm", "buffer": data})
-    assert page.eval_on_selector("#upload-file", "i => i.files[0].type") == "video/webm"
+    # as an iPhone records it: HEVC 10-bit in QuickTime, index at the end, rotated 90°, AAC;
+    # Chromium cannot play that, the published H.264 MP4 it can
+    data = make_clip(tmp_path / "phone.mov", container="mov", video="libx265", pix_fmt="yuv420p10le", rotation=-90,
+                     size=(320, 240), seconds=2.0).read_bytes()
+    page.set_input_files("#upload-file", {"name": HOSTILE_NAME, "mimeType": "video/quicktime", "buffer": data})
+    assert page.eval_on_selector("#upload-file", "i => i.files[0].type") == "video/quicktime"
     page.evaluate("""() => {
         const v = document.querySelector('#video'), poster = document.querySelector('#upload-poster');
         window.seen = [];  // what the member saw, in order
@@ -90,6 +95,7 @@ def test_alice_uploads_a_video_sees_it_processed_then_its_poster_then_it_plays(b
     assert video(page, "v.currentSrc") == form["media_url"]
     wait_until(page, "document.querySelector('#video').currentTime > 0.5", 30)
     assert video(page, "v.error") is None
+    assert video(page, "[v.videoWidth, v.videoHeight]") == [240, 320]  # upright
     assert form["media_path"] in page.text_content("#log")
     assert "is ready" in page.text_content("#upload-status") and "transcoded" in page.text_content("#upload-status")
     # listed under "My videos"; the untrusted file name is text, never markup
