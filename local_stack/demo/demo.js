@@ -123,6 +123,9 @@ async function startMedia() {
   } catch (error) {
     if (error.code !== "unsupported") throw error;
     state.fallback = true;
+  }
+  if (state.fallback || state.media.mode === "blob") { // no service workers here: the page fetches files itself
+    state.fallback = true;
     await getToken();
     setStatus($("token-status"), "Issued (no service worker here: the page fetches files itself).", "good");
     return;
