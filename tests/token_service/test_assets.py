@@ -292,3 +292,13 @@ def test_cors_preflight_allows_delete_from_the_app(service):
         "Access-Control-Request-Headers": "authorization"}, timeout=10)
     assert response.status_code == 200
     assert "DELETE" in response.headers["access-control-allow-methods"]
+
+
+@pytest.mark.parametrize("sub", ["auth0|5f7c8ec7c33c6c004bbafe82", "user@example.com", "a+b c", "a%2Fb", "ü🎬", "a..b"])
+def test_unusual_subjects_reach_their_own_records(service, idp, s3, sub):
+    asset_id = new_id()
+    write_record(s3, sub, asset_id, "ready")
+    assert call(service, idp, "GET", f"/uploads/{asset_id}", sub=sub).json()["status"] == "ready"
+    assert [video["id"] for video in call(service, idp, "GET", "/videos", sub=sub).json()["videos"]] == [asset_id]
+    assert call(service, idp, "DELETE", f"/videos/{asset_id}", sub=sub).status_code == 204
+    assert keys_of(s3, f"videos/{sub}/") == [] and keys_of(s3, f"assets/{sub}/") == []
