@@ -5,7 +5,8 @@ validated configuration with every default filled in) and the modules' bytecode 
 runtime in `edge/__pycache__/`. Lambda's /var/task is read-only, so without that bytecode Python
 compiles every module again on every cold start (about half of it, docs/design.md). The bytecode
 is compiled by an interpreter of the target version found on this machine (PATH, then pyenv);
-without one the builder says so and ships source only.
+without one the builder says so and ships source only. The Pulumi program asks for one or the
+other (`bytecode=True` or `False`), so its zip never depends on what the deploying machine has.
 
 The same input gives the same bytes (fixed timestamps and order; unchecked-hash pycs hold no
 mtime), so `pulumi up` publishes a new version only when something really changed. A bad config
@@ -97,9 +98,11 @@ def _add(archive, name, data):
     archive.writestr(info, data, compresslevel=9)
 
 
-def build_package(config: dict, out_path, runtime=DEFAULT_RUNTIME) -> pathlib.Path:
+def build_package(config: dict, out_path, runtime=DEFAULT_RUNTIME, bytecode=None) -> pathlib.Path:
     """Validate `config` and write the zip for `runtime` to `out_path` atomically.
 
+    `bytecode`: None ships it when this machine has the runtime's interpreter; True requires it
+    (PackageError without that interpreter); False never ships it.
     ConfigError (listing every fault) if the config is unusable; no zip is written then.
     """
     if runtime not in RUNTIMES:
@@ -108,12 +111,14 @@ def build_package(config: dict, out_path, runtime=DEFAULT_RUNTIME) -> pathlib.Pa
     sources = {module.stem: module.read_bytes() for module in runtime_modules()}
     files = {f"edge/{name}.py": data for name, data in sources.items()}
     files["edge/config.json"] = rendered.encode()
-    python = find_interpreter(runtime)
+    python = find_interpreter(runtime) if bytecode is not False else None
     if python:
         tag = cache_tag(runtime)
         files.update({f"edge/__pycache__/{name}.{tag}.pyc": pyc
                       for name, pyc in sorted(compile_bytecode(python, sources).items())})
-    else:
+    elif bytecode:
+        raise PackageError(f"no {runtime} on this machine (looked on PATH and in pyenv) to compile the edge's bytecode")
+    elif bytecode is None:
         print(f"edge.package: no {runtime} on this machine (looked on PATH and in pyenv): shipping source only, "
               f"so every cold start compiles the edge modules again", file=sys.stderr)
     out_path = pathlib.Path(out_path)

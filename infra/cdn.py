@@ -9,7 +9,7 @@ import pulumi_aws as aws
 from infra.bucket import PrivateBucket, bucket_policy_document
 from infra.response_headers import (
     CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS, CORS_MAX_AGE_SECONDS, FRAME_OPTION, HSTS_MAX_AGE_SECONDS,
-    MEDIA_CONTENT_SECURITY_POLICY, REFERRER_POLICY,
+    MEDIA_CONTENT_SECURITY_POLICY, REFERRER_POLICY, TOKEN_CONTENT_SECURITY_POLICY,
 )
 
 ORIGIN_ID = "private-media-bucket"
@@ -40,10 +40,12 @@ class MediaCdn(pulumi.ComponentResource):
         certificate_arn: pulumi.Input[str] | None = None,
         hosted_zone_id: str | None = None,
         token_service_url: pulumi.Input[str] | None = None,
+        web_acl_arn: str | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ):
         """`cookie_mode`: the edge accepts a token cookie (credentialed CORS). `token_service_url`:
-        the token service's function URL, to serve at /token* (no gate: it authenticates callers)."""
+        the token service's function URL, to serve at /token* (no gate: it authenticates callers).
+        `web_acl_arn`: an existing WAF web ACL (scope CLOUDFRONT) in front of every request."""
         super().__init__("edge-private-media:infra:MediaCdn", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
@@ -62,7 +64,13 @@ class MediaCdn(pulumi.ComponentResource):
 
         token_origins, token_behaviors = [], []
         if token_service_url is not None:
-            token_origins, token_behaviors = _token_service_route(token_service_url)
+            token_headers = aws.cloudfront.ResponseHeadersPolicy(
+                f"{name}-token-headers",
+                comment="The token service's answers: HSTS, nosniff, never framed; its own CORS passes through",
+                security_headers_config=_security_headers(TOKEN_CONTENT_SECURITY_POLICY),
+                opts=child,
+            )
+            token_origins, token_behaviors = _token_service_route(token_service_url, token_headers.id)
 
         if domain_name:
             viewer_certificate = aws.cloudfront.DistributionViewerCertificateArgs(
@@ -109,6 +117,8 @@ class MediaCdn(pulumi.ComponentResource):
                 geo_restriction=aws.cloudfront.DistributionRestrictionsGeoRestrictionArgs(restriction_type="none"),
             ),
             viewer_certificate=viewer_certificate,
+            # WAFv2 takes the web ACL's ARN here (the field's name is from WAF Classic's ids).
+            web_acl_id=web_acl_arn,
             opts=child,
         )
 
@@ -143,7 +153,7 @@ class MediaCdn(pulumi.ComponentResource):
         self.register_outputs({"id": self.id, "domain_name": self.domain_name, "url": self.url})
 
 
-def _token_service_route(function_url):
+def _token_service_route(function_url, headers_policy_id):
     """The token service's origin and its /token* behavior: no caching, the viewer's headers,
     cookies and body passed through, and no edge function (the service authenticates callers)."""
     host = pulumi.Output.from_input(function_url).apply(lambda url: url.removeprefix("https://").rstrip("/"))
@@ -165,6 +175,7 @@ def _token_service_route(function_url):
         cached_methods=["GET", "HEAD"],
         cache_policy_id=CACHING_DISABLED_POLICY_ID,
         origin_request_policy_id=ALL_VIEWER_EXCEPT_HOST_POLICY_ID,
+        response_headers_policy_id=headers_policy_id,
     )
     return [origin], [behavior]
 
@@ -214,7 +225,19 @@ def _response_headers_policy(name, cors_allowed_origins, cookie_mode, opts):
             access_control_max_age_sec=CORS_MAX_AGE_SECONDS,
             origin_override=True,
         )
-    security = aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigArgs(
+    return aws.cloudfront.ResponseHeadersPolicy(
+        name,
+        comment="CORS for the configured origins; security headers that keep any object from acting as a page",
+        cors_config=cors,
+        security_headers_config=_security_headers(MEDIA_CONTENT_SECURITY_POLICY),
+        opts=opts,
+    )
+
+
+def _security_headers(content_security_policy):
+    """HSTS, nosniff, no framing, the referrer policy and `content_security_policy`, each overriding
+    what the origin sent (infra.response_headers.security_headers lists the same as pairs)."""
+    return aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigArgs(
         strict_transport_security=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigStrictTransportSecurityArgs(
             access_control_max_age_sec=HSTS_MAX_AGE_SECONDS, include_subdomains=True, override=True),
         content_type_options=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigContentTypeOptionsArgs(
@@ -224,12 +247,5 @@ def _response_headers_policy(name, cors_allowed_origins, cookie_mode, opts):
         referrer_policy=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigReferrerPolicyArgs(
             referrer_policy=REFERRER_POLICY, override=True),
         content_security_policy=aws.cloudfront.ResponseHeadersPolicySecurityHeadersConfigContentSecurityPolicyArgs(
-            content_security_policy=MEDIA_CONTENT_SECURITY_POLICY, override=True),
-    )
-    return aws.cloudfront.ResponseHeadersPolicy(
-        name,
-        comment="CORS for the configured origins; security headers that keep any object from acting as a page",
-        cors_config=cors,
-        security_headers_config=security,
-        opts=opts,
+            content_security_policy=content_security_policy, override=True),
     )

@@ -37,33 +37,6 @@ EDGE_NAME_SUFFIX_HEX = 8
 # Where members upload (TOKEN_SERVICE_UPLOAD_PREFIX): the token service's role may put objects
 # under the part before {sub}, nowhere else.
 UPLOAD_PREFIX = "/videos/{sub}/"
-# Where uploads wait for the media processor, and where it records each asset's status: never served
-# (the bucket policy refuses them to the distribution, the edge to every token). The processor
-# publishes under UPLOAD_PREFIX. Same defaults as the token service's and the processor's settings.
-INCOMING_PREFIX = "/incoming/{sub}/"
-ASSET_STATUS_PREFIX = "/assets/{sub}/"
-UNSERVED_PREFIXES = (INCOMING_PREFIX, ASSET_STATUS_PREFIX)
-
-
-def key_prefix(template: str) -> str:
-    """The S3 key prefix every key under a `{sub}` prefix template starts with: `/videos/{sub}/` -> `videos/`."""
-    return template.split("{sub}", 1)[0].lstrip("/")
-
-
-def refused_folders() -> list:
-    """The edge's refused_prefixes: the folder of each unserved prefix, `/incoming/` and `/assets/`."""
-    return ["/" + key_prefix(template) for template in UNSERVED_PREFIXES]
-
-
-# Lambda's bounds (Lambda developer guide, "Lambda quotas"): memory 128..10240 MB (new accounts may be
-# held at 3008 until a quota increase), timeout up to 900 s, /tmp 512..10240 MB.
-LAMBDA_MEMORY_MB = (128, 10240)
-LAMBDA_MAX_TIMEOUT_SECONDS = 900
-LAMBDA_EPHEMERAL_STORAGE_MB = (512, 10240)
-# The processor keeps the upload and its output in /tmp. A remuxed output is the input's size; a
-# transcoded one is bounded by the duration limit at this ceiling (generous for 1080p H.264).
-OUTPUT_BITRATE_CEILING_BPS = 10_000_000
-EPHEMERAL_MARGIN_MB = 512
 SAMESITE_VALUES = ("Strict", "Lax", "None")
 # The edge's own bounds (edge/config.py), checked here too so a bad value stops the program before
 # any resource instead of failing the edge package build halfway through a deployment.
@@ -76,6 +49,14 @@ _COOKIE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _PARAMETER_PATH = re.compile(r"^(/[A-Za-z0-9_.-]+)+$")
 _ACM_ARN = re.compile(r"^arn:aws[a-z-]*:acm:us-east-1:\d{12}:certificate/[A-Za-z0-9-]+$")
+# CloudFront takes only web ACLs of scope CLOUDFRONT, which live in us-east-1 ("global" in the ARN).
+_WEB_ACL_ARN = re.compile(r"^arn:aws[a-z-]*:wafv2:us-east-1:\d{12}:global/webacl/[A-Za-z0-9_-]{1,128}/[a-f0-9-]{36}$")
+# A customer managed policy (IAM names: letters, digits and +=,.@_-, under an optional path).
+_POLICY_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:policy/([A-Za-z0-9+=,.@_-]+/)*[A-Za-z0-9+=,.@_-]{1,128}$")
+# A host-only cookie carries this prefix: browsers then refuse any cookie of that name that has a
+# Domain, lacks Secure or has a Path other than / (RFC 6265bis, "The __Host- Prefix"), so no
+# sibling host can plant or shadow it.
+HOST_COOKIE_PREFIX = "__Host-"
 _ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
 _NAME_PART = re.compile(r"[^A-Za-z0-9-]+")
 _CONTENT_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$")
@@ -123,16 +104,15 @@ class Settings:
     uploads_enabled: bool
     upload_max_bytes: int
     upload_content_types: tuple
-    media_processing: bool
-    media_max_duration_seconds: int
-    media_max_input_long_side: int
-    media_max_input_short_side: int
-    media_max_frame_rate: int
-    media_max_output_short_side: int
-    media_processor_memory_mb: int
-    media_processor_timeout_seconds: int
-    media_processor_reserved_concurrency: int
-    webhook_url: str | None
+    permissions_boundary_arn: str | None
+    web_acl_arn: str | None
+    cookie_shared_with_subdomains: bool
+    edge_bytecode: bool
+    token_service_reserved_concurrency: int
+    cdn_access_logs: bool
+    bucket_access_logs: bool
+    access_log_expiration_days: int
+
 
     @property
     def resource_prefix(self) -> str:
@@ -162,30 +142,23 @@ class Settings:
         return self.token_service and self.uploads_enabled
 
     @property
-    def processing(self) -> bool:
-        """Every upload is processed into an asset: on only with uploads."""
-        return self.uploads and self.media_processing
-
-    @property
-    def media_processor_function_name(self) -> str:
-        return f"{self.resource_prefix}-media-processor"
-
-    @property
-    def webhook_secret_parameter_name(self) -> str:
-        return f"{self.parameter_prefix}/webhook-secret"
-
-    @property
-    def media_processor_ephemeral_storage_mb(self) -> int:
-        """/tmp for the largest upload plus its largest output, and a margin."""
-        output_bytes = max(self.upload_max_bytes, self.media_max_duration_seconds * OUTPUT_BITRATE_CEILING_BPS // 8)
-        needed = -(-(self.upload_max_bytes + output_bytes) // 2**20) + EPHEMERAL_MARGIN_MB
-        return max(needed, LAMBDA_EPHEMERAL_STORAGE_MB[0])
-
-    @property
     def token_service_behind_cdn(self) -> bool:
         """In cookie mode the distribution serves /token* from the token service, so the cookie it
         sets belongs to the media host (a cookie set by *.lambda-url.*.on.aws could not be)."""
         return self.token_service and self.cookie_name is not None
+
+    @property
+    def token_cookie_name(self) -> str | None:
+        """The cookie's name as the edge and the token service use it: a host-only cookie (no
+        cookieDomain) carries the __Host- prefix."""
+        if self.cookie_name is None or self.cookie_domain or self.cookie_name.startswith(HOST_COOKIE_PREFIX):
+            return self.cookie_name
+        return HOST_COOKIE_PREFIX + self.cookie_name
+
+    @property
+    def access_logs(self) -> bool:
+        """Whether a log bucket exists (either kind of access log is on)."""
+        return self.cdn_access_logs or self.bucket_access_logs
 
     @property
     def alias_url(self) -> str | None:
@@ -231,16 +204,14 @@ def load_settings(config: pulumi.Config, project: str, stack: str) -> Settings:
         uploads_enabled=reader.boolean("uploadsEnabled"),
         upload_max_bytes=reader.integer("uploadMaxBytes"),
         upload_content_types=tuple(reader.text_list("uploadContentTypes")),
-        media_processing=reader.boolean("mediaProcessing"),
-        media_max_duration_seconds=reader.integer("mediaMaxDurationSeconds"),
-        media_max_input_long_side=reader.integer("mediaMaxInputLongSide"),
-        media_max_input_short_side=reader.integer("mediaMaxInputShortSide"),
-        media_max_frame_rate=reader.integer("mediaMaxFrameRate"),
-        media_max_output_short_side=reader.integer("mediaMaxOutputShortSide"),
-        media_processor_memory_mb=reader.integer("mediaProcessorMemoryMb"),
-        media_processor_timeout_seconds=reader.integer("mediaProcessorTimeoutSeconds"),
-        media_processor_reserved_concurrency=reader.integer("mediaProcessorReservedConcurrency"),
-        webhook_url=reader.text("webhookUrl"),
+        permissions_boundary_arn=reader.text("permissionsBoundaryArn"),
+        web_acl_arn=reader.text("webAclArn"),
+        cookie_shared_with_subdomains=reader.boolean("cookieSharedWithSubdomains"),
+        edge_bytecode=reader.boolean("edgeBytecode"),
+        token_service_reserved_concurrency=reader.integer("tokenServiceReservedConcurrency"),
+        cdn_access_logs=reader.boolean("cdnAccessLogs"),
+        bucket_access_logs=reader.boolean("bucketAccessLogs"),
+        access_log_expiration_days=reader.integer("accessLogExpirationDays"),
     )
     _validate(settings)
     return settings
@@ -316,13 +287,13 @@ def _validate(s: Settings) -> None:
     _validate_domain(s)
     _validate_cookie(s)
     _validate_edge(s)
+    _validate_guardrails(s)
     if not _PARAMETER_PATH.match(s.parameter_prefix) or s.parameter_prefix.lower().startswith(("/aws", "/ssm")):
         raise ConfigError(f"config parameterPrefix: a path like /media/prod (letters, digits, - _ .; "
                           f"not under /aws or /ssm), got {s.parameter_prefix!r}")
     if s.noncurrent_version_expiration_days < 1:
         raise ConfigError(f"config noncurrentVersionExpirationDays: at least 1, "
                           f"got {s.noncurrent_version_expiration_days}")
-    _validate_processing(s)
     if s.token_service:
         _validate_idp(s)
         _validate_viewing_paths(s)
@@ -387,8 +358,29 @@ def _validate_cookie(s: Settings) -> None:
         raise ConfigError(f"config cookieDomain: must be domainName ({s.domain_name}) or a parent domain of it "
                           f"(browsers drop a cookie whose Domain does not cover the host that set it), "
                           f"got {s.cookie_domain!r}")
+    if s.cookie_domain and s.cookie_domain != s.domain_name and not s.cookie_shared_with_subdomains:
+        raise ConfigError(f"config cookieDomain: {s.cookie_domain} sends the token cookie to every host under it, "
+                          f"and lets any of them set one; leave it \"\" (a host-only __Host- cookie for "
+                          f"{s.domain_name}), or accept that with `pulumi config set cookieSharedWithSubdomains true`")
+    if s.cookie_domain and s.cookie_name.startswith(HOST_COOKIE_PREFIX):
+        raise ConfigError(f"config cookieName: a {HOST_COOKIE_PREFIX} cookie has no Domain (browsers refuse it), "
+                          f"but cookieDomain is {s.cookie_domain}")
     if s.cookie_samesite not in SAMESITE_VALUES:
         raise ConfigError(f"config cookieSameSite: one of {', '.join(SAMESITE_VALUES)}, got {s.cookie_samesite!r}")
+
+
+def _validate_guardrails(s: Settings) -> None:
+    if s.permissions_boundary_arn and not _POLICY_ARN.match(s.permissions_boundary_arn):
+        raise ConfigError(f"config permissionsBoundaryArn: not an IAM policy ARN "
+                          f"(arn:aws:iam::<account>:policy/<name>): {s.permissions_boundary_arn!r}")
+    if s.web_acl_arn and not _WEB_ACL_ARN.match(s.web_acl_arn):
+        raise ConfigError(f"config webAclArn: must be a WAFv2 web ACL of scope CLOUDFRONT "
+                          f"(arn:aws:wafv2:us-east-1:<account>:global/webacl/<name>/<id>), got {s.web_acl_arn!r}")
+    if s.token_service_reserved_concurrency < 0:
+        raise ConfigError(f"config tokenServiceReservedConcurrency: 0 (none) or more, "
+                          f"got {s.token_service_reserved_concurrency}")
+    if s.access_logs and s.access_log_expiration_days < 1:
+        raise ConfigError(f"config accessLogExpirationDays: at least 1, got {s.access_log_expiration_days}")
 
 
 def _validate_edge(s: Settings) -> None:
@@ -427,40 +419,6 @@ def _validate_uploads(s: Settings) -> None:
         if not _CONTENT_TYPE.match(content_type):
             raise ConfigError(f"config uploadContentTypes: {content_type!r} is not a lower-case type/subtype "
                               f"like video/mp4")
-
-
-def _validate_processing(s: Settings) -> None:
-    if not s.processing:
-        if s.webhook_url:
-            raise ConfigError("config webhookUrl: the media processor sends it, but mediaProcessing "
-                              "(or uploadsEnabled) is off")
-        return
-    # The limits are checked by the processor's own parser (infra/media_processor.py); these are Lambda's.
-    if s.media_max_duration_seconds < 1:
-        raise ConfigError(f"config mediaMaxDurationSeconds: at least 1, got {s.media_max_duration_seconds}")
-    low, high = LAMBDA_MEMORY_MB
-    if not low <= s.media_processor_memory_mb <= high:
-        raise ConfigError(f"config mediaProcessorMemoryMb: {low}..{high}, got {s.media_processor_memory_mb}")
-    if not 1 <= s.media_processor_timeout_seconds <= LAMBDA_MAX_TIMEOUT_SECONDS:
-        raise ConfigError(f"config mediaProcessorTimeoutSeconds: 1..{LAMBDA_MAX_TIMEOUT_SECONDS}, "
-                          f"got {s.media_processor_timeout_seconds}")
-    if s.media_processor_reserved_concurrency < 1:
-        raise ConfigError(f"config mediaProcessorReservedConcurrency: at least 1 (to stop processing, "
-                          f"set mediaProcessing false), got {s.media_processor_reserved_concurrency}")
-    if s.media_processor_ephemeral_storage_mb > LAMBDA_EPHEMERAL_STORAGE_MB[1]:
-        raise ConfigError(f"config uploadMaxBytes: the media processor keeps an upload and its output in /tmp, "
-                          f"{s.media_processor_ephemeral_storage_mb} MB with this and mediaMaxDurationSeconds, "
-                          f"more than Lambda's {LAMBDA_EPHEMERAL_STORAGE_MB[1]} MB")
-    if s.webhook_url:
-        # The event names the member and the asset: it must not travel in clear. The URL is not
-        # echoed: receivers often carry a secret in it.
-        try:
-            parts = urlsplit(s.webhook_url)
-            valid = parts.scheme == "https" and parts.hostname and not (parts.username or parts.password)
-        except ValueError:
-            valid = False
-        if not valid:
-            raise ConfigError("config webhookUrl: must be an https:// URL with a host and no user or password")
 
 
 def _validate_idp(s: Settings) -> None:

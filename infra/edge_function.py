@@ -7,11 +7,9 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from edge.package import build_package
+from edge.package import build_package, find_interpreter
 from infra import iam
-from infra.config import (
-    EDGE_NAME_SUFFIX_HEX, EDGE_REGION, REGIONAL_EDGE_CACHE_REGIONS, Settings, refused_folders,
-)
+from infra.config import EDGE_NAME_SUFFIX_HEX, EDGE_REGION, REGIONAL_EDGE_CACHE_REGIONS, ConfigError, Settings
 from infra.keys import SigningKeys
 
 HANDLER = "edge.handler.handler"
@@ -19,6 +17,15 @@ RUNTIME = "python3.13"
 # Viewer-request limits (CloudFront developer guide, "Quotas on Lambda@Edge").
 MEMORY_MB = 128
 TIMEOUT_SECONDS = 5
+
+
+def check_edge_bytecode(settings: Settings) -> None:
+    """With edgeBytecode (the default) the zip must carry the runtime's bytecode, whatever machine
+    deploys: without the runtime's interpreter here, stop before any resource, naming both fixes."""
+    if settings.edge_bytecode and find_interpreter(RUNTIME) is None:
+        raise ConfigError(f"config edgeBytecode: the edge zip ships {RUNTIME} bytecode and this machine has no "
+                          f"{RUNTIME} (PATH or pyenv): install it, or `pulumi config set edgeBytecode false` "
+                          f"(source only: the same zip from every machine, slower cold starts)")
 
 
 class EdgeFunction(pulumi.ComponentResource):
@@ -58,10 +65,11 @@ class EdgeFunction(pulumi.ComponentResource):
             for region in REGIONAL_EDGE_CACHE_REGIONS
         ]
 
-        role = aws.iam.Role(
+        role = iam.role(
             f"{name}-role",
+            settings=settings,
             description="Lambda@Edge viewer-request gate: reads the JWKS parameter, writes its logs",
-            assume_role_policy=iam.assume_role_policy("lambda.amazonaws.com", "edgelambda.amazonaws.com"),
+            services=("lambda.amazonaws.com", "edgelambda.amazonaws.com"),
             opts=child,
         )
         aws.iam.RolePolicy(
@@ -73,7 +81,7 @@ class EdgeFunction(pulumi.ComponentResource):
         )
 
         archive = pulumi.Output.all(keys.jwks, keys.jwks_parameter.name).apply(
-            lambda args: _package(edge_package_config(settings, *args), build_dir))
+            lambda args: _package(edge_package_config(settings, *args), build_dir, settings.edge_bytecode))
         self.function = aws.lambda_.Function(
             name,
             name=function_name,
@@ -110,10 +118,7 @@ def edge_package_config(settings: Settings, jwks: dict, jwks_parameter_name: str
         "ssm_parameter": jwks_parameter_name,
         "ssm_region": EDGE_REGION,
         "cors_allowed_origins": list(settings.cors_allowed_origins),
-        # The prefixes the bucket policy refuses to the distribution (infra/bucket.py), refused here
-        # first whatever the token says.
-        "refused_prefixes": refused_folders(),
-        "cookie_name": settings.cookie_name,
+        "cookie_name": settings.token_cookie_name,
         "max_token_lifetime_seconds": settings.max_token_lifetime_seconds,
         "leeway_seconds": settings.edge_leeway_seconds,
         "key_refresh_seconds": settings.edge_key_refresh_seconds,
@@ -139,9 +144,9 @@ def edge_role_policy(function_name: str, jwks_parameter_arn: str, account_id: st
     )
 
 
-def _package(config: dict, build_dir: pathlib.Path) -> pulumi.FileArchive:
+def _package(config: dict, build_dir: pathlib.Path, bytecode: bool) -> pulumi.FileArchive:
     # Named by content: the builder is deterministic, so equal configs share one file and an
     # unchanged config gives Pulumi the same archive (no new version published).
-    digest = hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:16]
-    path = build_package(config, build_dir / f"edge-{digest}.zip")
+    digest = hashlib.sha256(json.dumps([config, bytecode], sort_keys=True).encode()).hexdigest()[:16]
+    path = build_package(config, build_dir / f"edge-{digest}.zip", bytecode=bytecode)
     return pulumi.FileArchive(str(path))

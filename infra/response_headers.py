@@ -11,6 +11,10 @@ MEDIA_CONTENT_SECURITY_POLICY = "default-src 'none'; media-src 'self'; sandbox"
 FRAME_OPTION = "DENY"
 REFERRER_POLICY = "strict-origin-when-cross-origin"
 HSTS_MAX_AGE_SECONDS = 63072000  # two years
+# The token service behind the CDN (cookie mode, /token*): JSON answers, and with tokenServiceDocs
+# FastAPI's docs page, whose scripts and styles come from a CDN, so the CSP only forbids framing
+# (clickjacking); a script-src would break that page and protects no JSON answer.
+TOKEN_CONTENT_SECURITY_POLICY = "frame-ancestors 'none'"
 # The browser needs these to play and seek: fetch() with a Range header, then read the 206's framing.
 CORS_ALLOW_HEADERS = ["Authorization", "Range"]
 CORS_EXPOSE_HEADERS = ["Content-Range", "Accept-Ranges", "Content-Length"]
@@ -22,12 +26,13 @@ UPLOAD_CORS_EXPOSE_HEADERS = ["ETag", "Location"]
 UPLOAD_CORS_MAX_AGE_SECONDS = 3000
 
 
-def security_headers():
-    """The security headers the response headers policy sets (override) on every answer, as pairs."""
+def security_headers(content_security_policy=MEDIA_CONTENT_SECURITY_POLICY):
+    """The security headers a response headers policy sets (override) on every answer, as pairs:
+    the media's by default, the token service's with TOKEN_CONTENT_SECURITY_POLICY."""
     return [
         ("Strict-Transport-Security", f"max-age={HSTS_MAX_AGE_SECONDS}; includeSubDomains"),
         ("X-Content-Type-Options", "nosniff"),
         ("X-Frame-Options", FRAME_OPTION),
         ("Referrer-Policy", REFERRER_POLICY),
-        ("Content-Security-Policy", MEDIA_CONTENT_SECURITY_POLICY),
+        ("Content-Security-Policy", content_security_policy),
     ]

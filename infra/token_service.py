@@ -9,12 +9,11 @@ import pathlib
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_random as random
 
 from infra import iam
 from infra.bucket import PrivateBucket
-from infra.config import (
-    ASSET_STATUS_PREFIX, EDGE_REGION, INCOMING_PREFIX, UPLOAD_PREFIX, ConfigError, Settings, key_prefix,
-)
+from infra.config import EDGE_REGION, UPLOAD_PREFIX, ConfigError, Settings
 from infra.keys import SigningKeys
 from infra.lambda_package import build_python_package, pinned
 from token_service.settings import Settings as TokenServiceSettings, SettingsError
@@ -28,6 +27,7 @@ REQUIREMENTS = ("fastapi", "mangum", "PyJWT", "cryptography", "httpx")
 MEMORY_MB = 512  # Lambda's CPU share grows with memory; this keeps cold starts short
 TIMEOUT_SECONDS = 10
 ALIAS = "live"
+LOG_GROUP_SUFFIX_BYTES = 4
 # Values that exist only once resources do, stood in while the environment is checked before any
 # resource, so that the token service's parser checks the upload settings too.
 _DEPLOY_TIME_STAND_INS = {
@@ -49,6 +49,11 @@ def build_token_service_package(build_dir: pathlib.Path) -> pathlib.Path:
     return build_python_package("token-service", pinned(REQUIREMENTS), package_sources(), build_dir)
 
 
+def upload_object_pattern() -> str:
+    """The S3 key pattern uploads land under: UPLOAD_PREFIX up to its {sub}, then anything."""
+    return UPLOAD_PREFIX.split("{sub}", 1)[0].lstrip("/") + "*"
+
+
 def token_service_environment(settings: Settings) -> dict:
     """The TOKEN_SERVICE_* variables known from the stack config, checked by the token service's
     own parser: a value it would refuse at start-up stops the program before anything is
@@ -66,7 +71,7 @@ def token_service_environment(settings: Settings) -> dict:
         "TOKEN_SERVICE_SSM_REGION": EDGE_REGION,
         "TOKEN_SERVICE_TOKEN_LIFETIME_SECONDS": str(settings.token_lifetime_seconds),
         "TOKEN_SERVICE_CORS_ALLOWED_ORIGINS": ",".join(settings.cors_allowed_origins),
-        "TOKEN_SERVICE_COOKIE_NAME": settings.cookie_name or "",
+        "TOKEN_SERVICE_COOKIE_NAME": settings.token_cookie_name or "",
         "TOKEN_SERVICE_COOKIE_DOMAIN": settings.cookie_domain or "",
         "TOKEN_SERVICE_COOKIE_SAMESITE": settings.cookie_samesite if settings.cookie_name else "",
         "TOKEN_SERVICE_IDP_ALGORITHMS": ",".join(settings.idp_algorithms),
@@ -78,12 +83,6 @@ def token_service_environment(settings: Settings) -> dict:
             "TOKEN_SERVICE_UPLOAD_PREFIX": UPLOAD_PREFIX,
             "TOKEN_SERVICE_UPLOAD_MAX_BYTES": str(settings.upload_max_bytes),
             "TOKEN_SERVICE_UPLOAD_CONTENT_TYPES": ",".join(settings.upload_content_types),
-        })
-    if settings.processing:
-        # Uploads then land in the incoming prefix, and the processor publishes them under UPLOAD_PREFIX.
-        env.update({
-            "TOKEN_SERVICE_UPLOAD_INCOMING_PREFIX": INCOMING_PREFIX,
-            "TOKEN_SERVICE_ASSET_STATUS_PREFIX": ASSET_STATUS_PREFIX,
         })
     env = {name: value for name, value in env.items() if value}
     stand_ins = _DEPLOY_TIME_STAND_INS if settings.uploads else {}
@@ -117,25 +116,30 @@ class TokenService(pulumi.ComponentResource):
         upload_bucket_arn = upload_bucket.arn if upload_bucket else None
 
         # Created here, not by Lambda on first use, so it has a retention and the role can be
-        # limited to it.
+        # limited to it. Named, as the edge's groups are, with a suffix made once per deployment and
+        # kept in the state: Lambda makes `/aws/lambda/<function>` itself when the function runs
+        # without it (an earlier deployment, a stack removed without destroy), and creating a group
+        # of that name would then fail with ResourceAlreadyExistsException. The function logs to it
+        # through its logging config.
+        suffix = random.RandomId(f"{name}-logs-suffix", byte_length=LOG_GROUP_SUFFIX_BYTES, opts=child)
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
-            name=f"/aws/lambda/{function_name}",
+            name=pulumi.Output.concat(f"/aws/lambda/{function_name}-", suffix.hex),
             retention_in_days=settings.edge_log_retention_days,
             opts=child,
         )
-        role = aws.iam.Role(
+        role = iam.role(
             f"{name}-role",
+            settings=settings,
             description="Token service: reads its signing keys from SSM, writes its logs",
-            assume_role_policy=iam.assume_role_policy("lambda.amazonaws.com"),
+            services=("lambda.amazonaws.com",),
             opts=child,
         )
         role_policy = aws.iam.RolePolicy(
             f"{name}-policy",
             role=role.id,
             policy=pulumi.Output.all(account_id, log_group.arn, upload_bucket_arn, *[p.arn for p in key_parameters])
-            .apply(lambda args: token_service_role_policy(args[0], args[1], args[3:], upload_bucket_arn=args[2],
-                                                          processing=settings.processing)),
+            .apply(lambda args: token_service_role_policy(args[0], args[1], args[3:], upload_bucket_arn=args[2])),
             opts=child,
         )
         deployed = {"TOKEN_SERVICE_ACTIVE_KID": keys.active_kid}
@@ -155,6 +159,10 @@ class TokenService(pulumi.ComponentResource):
             handler=HANDLER,
             memory_size=MEMORY_MB,
             timeout=TIMEOUT_SECONDS,
+            # Lambda@Edge replicas draw on each Region's concurrency too: reserved, the service's
+            # share is capped (a flood of token requests cannot throttle the gate) and guaranteed.
+            reserved_concurrent_executions=settings.token_service_reserved_concurrency or None,
+            logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="Text", log_group=log_group.name),
             role=role.arn,
             code=pulumi.FileArchive(str(build_token_service_package(build_dir))),
             environment=aws.lambda_.FunctionEnvironmentArgs(variables=pulumi.Output.all(**deployed).apply(
@@ -209,55 +217,42 @@ class TokenService(pulumi.ComponentResource):
 
 
 def token_service_role_policy(account_id: str, log_group_arn: str, key_parameter_arns,
-                              upload_bucket_arn: str | None = None, processing: bool = False) -> str:
-    """GetParameter on the key parameters only; Decrypt only as SSM, only for those parameters.
-
-    With uploads, PutObject where uploads land (a presigned POST is signed with the role's
-    credentials and carries exactly the role's rights): under the upload prefix, or with processing
-    under the incoming prefix. With processing, also what the asset endpoints need
-    (token_service/assets.py), on the caller-facing prefixes only: read status records (GET
-    /uploads/{id}, GET /videos); list under the status and incoming prefixes, which is how the
-    service asks whether a record or a waiting upload exists (without ListBucket S3 answers a
-    missing key 403, not 404) and lists a member's records; delete a published asset and its record
-    (DELETE /videos/{id}).
-    """
+                              upload_bucket_arn: str | None = None) -> str:
+    """GetParameter on the key parameters only; Decrypt only as SSM, only for those parameters;
+    with uploads, PutObject under the upload prefix and no other S3 action (a presigned POST is
+    signed with the role's credentials and carries exactly the role's rights)."""
     key_parameter_arns = list(key_parameter_arns)
-    s3 = []
+    uploads = []
     if upload_bucket_arn:
-        def objects(*templates):
-            return [f"{upload_bucket_arn}/{key_prefix(t)}*" for t in templates]
-
-        s3.append({
+        uploads.append({
             "Sid": "PutUploads",
             "Effect": "Allow",
             "Action": "s3:PutObject",
-            "Resource": objects(INCOMING_PREFIX if processing else UPLOAD_PREFIX)[0],
+            "Resource": f"{upload_bucket_arn}/{upload_object_pattern()}",
         })
-        if processing:
-            s3 += [
-                {
-                    "Sid": "ReadAssetStatus",
-                    "Effect": "Allow",
-                    "Action": "s3:GetObject",
-                    "Resource": objects(ASSET_STATUS_PREFIX),
-                },
-                {
-                    "Sid": "ListAssets",
-                    "Effect": "Allow",
-                    "Action": "s3:ListBucket",
-                    "Resource": upload_bucket_arn,
-                    "Condition": {"StringLike": {"s3:prefix": [
-                        f"{key_prefix(t)}*" for t in (ASSET_STATUS_PREFIX, INCOMING_PREFIX)]}},
-                },
-                {
-                    "Sid": "DeleteAssets",
-                    "Effect": "Allow",
-                    "Action": "s3:DeleteObject",
-                    "Resource": objects(UPLOAD_PREFIX, ASSET_STATUS_PREFIX),
-                },
-            ]
     return iam.policy(
-        *iam.secure_parameter_statements("SigningKeyParameters", EDGE_REGION, account_id, key_parameter_arns),
+        {
+            "Sid": "ReadSigningKeyParameters",
+            "Effect": "Allow",
+            "Action": "ssm:GetParameter",
+            "Resource": key_parameter_arns,
+        },
+        {
+            # SecureStrings use the account's aws/ssm key. Naming it would need a lookup that
+            # fails before the account's first SecureString exists, so scope by how it is used:
+            # only through SSM in us-east-1, and only for these parameters (SSM passes the
+            # parameter ARN as encryption context).
+            "Sid": "DecryptSigningKeyParameters",
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": f"arn:aws:kms:{EDGE_REGION}:{account_id}:key/*",
+            "Condition": {
+                "StringEquals": {
+                    "kms:ViaService": f"ssm.{EDGE_REGION}.amazonaws.com",
+                    "kms:EncryptionContext:PARAMETER_ARN": key_parameter_arns,
+                },
+            },
+        },
         iam.log_statement([log_group_arn]),
-        *s3,
+        *uploads,
     )

@@ -3,9 +3,9 @@ import pytest
 from tests.infra.harness import ACCOUNT, run_program
 
 ALIAS_CERTIFICATE_ARN = f"arn:aws:acm:us-east-1:{ACCOUNT}:certificate/abcd-1234"
-# Cookie mode needs the distribution's own host name (infra/config.py says why).
-COOKIE_MODE = {"cookieName": "media_token", "cookieDomain": "example.com", "domainName": "media.example.com",
-               "certificateArn": ALIAS_CERTIFICATE_ARN}
+# Cookie mode needs the distribution's own host name (infra/config.py says why). Host-only, the
+# default: the cookie is then named __Host-media_token.
+COOKIE_MODE = {"cookieName": "media_token", "domainName": "media.example.com", "certificateArn": ALIAS_CERTIFICATE_ARN}
 
 
 @pytest.fixture(scope="session")

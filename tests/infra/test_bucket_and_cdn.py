@@ -39,9 +39,7 @@ def test_bucket_owner_enforced_encrypted_versioned(deployment):
 def test_noncurrent_versions_expire(deployment):
     lifecycle = deployment.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
     assert lifecycle.inputs["bucket"] == "media-id"
-    rules = {rule["id"]: rule for rule in lifecycle.inputs["rules"]}
-    assert set(rules) == {"expire-noncurrent-versions", "expire-incoming"}  # the second: test_media_processor.py
-    rule = rules["expire-noncurrent-versions"]
+    [rule] = lifecycle.inputs["rules"]
     assert rule["status"] == "Enabled"
     assert rule["filter"] == {"prefix": ""}  # every object
     assert rule["noncurrentVersionExpiration"] == {"noncurrentDays": 30}
@@ -89,8 +87,7 @@ def test_bucket_policy_allows_only_this_distribution_and_denies_plain_http(deplo
     allows = [s for s in statements if s["Effect"] == "Allow"]
     denies = {s["Sid"]: s for s in statements if s["Effect"] == "Deny"}
     assert len(allows) == 1
-    # DenyCloudFrontUnservedPrefixes: test_media_processor.py.
-    assert {"DenyInsecureTransport", "DenyCloudFrontUnservedPrefixes"} <= set(denies)
+    assert "DenyInsecureTransport" in denies  # DenyKmsEncryptedUploads: test_guardrails.py
 
     allow = allows[0]
     assert allow["Principal"] == {"Service": "cloudfront.amazonaws.com"}
@@ -171,7 +168,8 @@ def test_cache_key_never_holds_authorization_or_the_token_cookie(full_deployment
 
 
 def test_response_headers_policy_cors_for_configured_origins(deployment):
-    cors = deployment.one("aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy").inputs["corsConfig"]
+    cors = deployment.one("aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy",
+                          "cdn-headers").inputs["corsConfig"]
     assert cors["accessControlAllowOrigins"]["items"] == ["https://app.example.com", "https://admin.example.com"]
     assert {"Authorization", "Range"} <= set(cors["accessControlAllowHeaders"]["items"])
     assert "*" not in cors["accessControlAllowHeaders"]["items"]  # * does not cover Authorization
@@ -193,7 +191,8 @@ def test_edge_answers_and_headers_policy_agree_on_credentials(deployed, credenti
     the bucket serves. A browser must get the same credentials grant from both, or in cookie mode
     it would see a 401 but never the video."""
     deployment = request.getfixturevalue(deployed)
-    policy = deployment.one("aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy").inputs["corsConfig"]
+    policy = deployment.one("aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy",
+                            "cdn-headers").inputs["corsConfig"]
     edge_grant = dict(cors_pairs(_edge_config(deployment), "https://app.example.com"))
     assert policy["accessControlAllowCredentials"] is credentials
     assert ("Access-Control-Allow-Credentials" in edge_grant) is credentials
@@ -204,7 +203,7 @@ def test_edge_answers_and_headers_policy_agree_on_credentials(deployed, credenti
 
 def test_response_headers_policy_security_headers(deployment):
     security = deployment.one(
-        "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy").inputs["securityHeadersConfig"]
+        "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy", "cdn-headers").inputs["securityHeadersConfig"]
     hsts = security["strictTransportSecurity"]
     assert hsts["accessControlMaxAgeSec"] >= 31536000 and hsts["override"] is True
     assert security["contentTypeOptions"] == {"override": True}
@@ -215,7 +214,7 @@ def test_response_headers_policy_security_headers(deployment):
 def test_media_never_runs_as_a_page(deployment):
     # Objects are bytes members uploaded: no sniffing them into HTML, no scripts if opened as a page.
     security = deployment.one(
-        "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy").inputs["securityHeadersConfig"]
+        "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy", "cdn-headers").inputs["securityHeadersConfig"]
     assert security["contentTypeOptions"] == {"override": True}  # X-Content-Type-Options: nosniff
     csp = security["contentSecurityPolicy"]
     assert csp["override"] is True
@@ -240,7 +239,11 @@ def test_token_service_served_under_the_media_host_in_cookie_mode(full_deploymen
     assert behavior["originRequestPolicyId"] == "b689b0a8-53d0-40ab-baf2-68738e2966ac"  # AllViewerExceptHostHeader
     # The gate must not run here: a token request carries the app's token, not a viewing token.
     assert not behavior.get("lambdaFunctionAssociations")
-    assert "responseHeadersPolicyId" not in behavior  # the service answers CORS itself
+    # Security headers only (tests/infra/test_guardrails.py): the service answers CORS itself.
+    token_headers = full_deployment.one("aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy",
+                                        "cdn-token-headers")
+    assert behavior["responseHeadersPolicyId"] == f"{token_headers.name}-id"
+    assert "corsConfig" not in token_headers.inputs
     assert full_deployment.exports["tokenUrl"] == "https://media.example.com/token"
 
 
@@ -253,7 +256,7 @@ def test_token_service_not_under_the_media_host_in_header_mode(header_deployment
 
 def test_no_cors_config_without_origins():
     policy = run_program({"corsAllowedOrigins": []}).one(
-        "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy")
+        "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy", "cdn-headers")
     assert "corsConfig" not in policy.inputs
     assert "securityHeadersConfig" in policy.inputs
 

@@ -202,7 +202,7 @@ def test_edge_log_groups_in_every_regional_edge_cache_region_with_retention(depl
 def test_log_retention_from_config_for_the_edge_and_the_token_service():
     deployment = run_program({"edgeLogRetentionDays": 7, "tokenService": True})
     groups = deployment.of_type("aws:cloudwatch/logGroup:LogGroup")
-    assert len(groups) == len(REGIONAL_EDGE_CACHE_REGIONS) + 2  # and the token service's and the media processor's
+    assert len(groups) == len(REGIONAL_EDGE_CACHE_REGIONS) + 1  # and the token service's
     assert {g.inputs["retentionInDays"] for g in groups} == {7}
 
 
@@ -244,7 +244,7 @@ def test_edge_package_carries_cookie_name_and_lifetime_cap(full_deployment):
     archive = full_deployment.one("aws:lambda/function:Function", "viewer-auth").inputs["code"]
     with zipfile.ZipFile(archive.path) as package:
         config = json.loads(package.read("edge/config.json"))
-    assert config["cookie_name"] == "media_token"
+    assert config["cookie_name"] == "__Host-media_token"  # the name the token service sets (host-only)
     capped = run_program({"maxTokenLifetimeSeconds": 900})
     with zipfile.ZipFile(capped.one("aws:lambda/function:Function", "viewer-auth").inputs["code"].path) as package:
         assert json.loads(package.read("edge/config.json"))["max_token_lifetime_seconds"] == 900
