@@ -11,6 +11,7 @@ from infra.certificate import AliasCertificate
 from infra.config import load_settings
 from infra.edge_function import EdgeFunction, check_edge_bytecode
 from infra.keys import SigningKeys
+from infra.monitoring import Monitoring
 from infra.token_service import TokenService, token_service_environment
 
 # Built Lambda packages, named by the hash of their inputs (git-ignored).
@@ -71,6 +72,8 @@ if settings.access_logs:
                              media_bucket_arn=bucket.arn, distribution_arn=cdn.arn, account_id=account_id)
 if settings.token_service and token is None:
     token = token_service(cdn.url)
+monitoring = Monitoring("monitoring", settings=settings, edge_log_groups=edge.log_groups,
+                        token_service_function=token.function if token else None)
 
 pulumi.export("bucketName", bucket.name)
 pulumi.export("distributionId", cdn.id)
@@ -83,6 +86,8 @@ pulumi.export("signingKeyParameterNames", {name: p.name for name, p in keys.key_
 pulumi.export("activeKid", keys.active_kid)
 pulumi.export("edgeFunctionName", edge.function_name)
 pulumi.export("edgeFunctionQualifiedArn", edge.qualified_arn)
+pulumi.export("dashboardName", monitoring.dashboard.dashboard_name)
+pulumi.export("alarmTopicArns", monitoring.topic_arns)
 
 if token:
     pulumi.export("tokenServiceUrl", token.url)

@@ -59,6 +59,7 @@ _POLICY_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:policy/([A-Za-z0-9+=,.@_-
 HOST_COOKIE_PREFIX = "__Host-"
 _ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
 _NAME_PART = re.compile(r"[^A-Za-z0-9-]+")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _CONTENT_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$")
 
 
@@ -100,6 +101,9 @@ class Settings:
     edge_key_refresh_seconds: int
     edge_max_key_staleness_seconds: int
     edge_log_retention_days: int
+    edge_allow_log_sample_rate: float
+    edge_deny_rate_alarm_percent: int
+    alarm_email: str | None
     noncurrent_version_expiration_days: int
     uploads_enabled: bool
     upload_max_bytes: int
@@ -200,6 +204,9 @@ def load_settings(config: pulumi.Config, project: str, stack: str) -> Settings:
         edge_key_refresh_seconds=reader.integer("edgeKeyRefreshSeconds"),
         edge_max_key_staleness_seconds=reader.integer("edgeMaxKeyStalenessSeconds"),
         edge_log_retention_days=reader.integer("edgeLogRetentionDays"),
+        edge_allow_log_sample_rate=reader.number("edgeAllowLogSampleRate"),
+        edge_deny_rate_alarm_percent=reader.integer("edgeDenyRateAlarmPercent"),
+        alarm_email=reader.text("alarmEmail"),
         noncurrent_version_expiration_days=reader.integer("noncurrentVersionExpirationDays"),
         uploads_enabled=reader.boolean("uploadsEnabled"),
         upload_max_bytes=reader.integer("uploadMaxBytes"),
@@ -245,6 +252,13 @@ class _Reader:
             return int(raw)
         except ValueError:
             raise ConfigError(f"config {key}: not an integer: {raw!r}") from None
+
+    def number(self, key):
+        raw = self._raw(key)
+        try:
+            return float(raw)
+        except ValueError:
+            raise ConfigError(f"config {key}: not a number: {raw!r}") from None
 
     def boolean(self, key):
         raw = self._raw(key)
@@ -396,6 +410,14 @@ def _validate_edge(s: Settings) -> None:
     if s.edge_log_retention_days not in LOG_RETENTION_DAYS:
         raise ConfigError(f"config edgeLogRetentionDays: one of CloudWatch's retention periods "
                           f"{', '.join(map(str, LOG_RETENTION_DAYS))}, got {s.edge_log_retention_days}")
+    # The edge's own rule (edge/config.py): its sampler's draw takes about 1/rate steps.
+    if not (s.edge_allow_log_sample_rate == 0 or 0.0001 <= s.edge_allow_log_sample_rate <= 1):
+        raise ConfigError(f"config edgeAllowLogSampleRate: 0 or a fraction 0.0001..1 of allowed requests to log, "
+                          f"got {s.edge_allow_log_sample_rate}")
+    if not 1 <= s.edge_deny_rate_alarm_percent <= 100:
+        raise ConfigError(f"config edgeDenyRateAlarmPercent: 1..100, got {s.edge_deny_rate_alarm_percent}")
+    if s.alarm_email and not _EMAIL.match(s.alarm_email):
+        raise ConfigError(f"config alarmEmail: not an email address: {s.alarm_email!r}")
 
 
 def _validate_viewing_paths(s: Settings) -> None:

@@ -64,6 +64,7 @@ class EdgeFunction(pulumi.ComponentResource):
             )
             for region in REGIONAL_EDGE_CACHE_REGIONS
         ]
+        self.log_groups = dict(zip(REGIONAL_EDGE_CACHE_REGIONS, log_groups))  # Region -> group, for monitoring
 
         role = iam.role(
             f"{name}-role",
@@ -95,6 +96,10 @@ class EdgeFunction(pulumi.ComponentResource):
             publish=True,
             role=role.arn,
             code=archive,
+            # JSON log format with system log level WARN: Lambda leaves out its START/END/REPORT lines (about
+            # 250 bytes a request, more than the edge logs; Lambda@Edge supports these controls, docs/operations.md,
+            # "Logs"). The edge prints its lines, and Lambda passes printed lines on as they are.
+            logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="JSON", system_log_level="WARN"),
             # CloudFront keeps replicas of the function for hours after the distribution lets go
             # of it, and deleting it meanwhile fails. skip_destroy leaves the function behind on
             # destroy (docs/operations.md, "Tearing down", says how to delete it later) so
@@ -123,6 +128,7 @@ def edge_package_config(settings: Settings, jwks: dict, jwks_parameter_name: str
         "leeway_seconds": settings.edge_leeway_seconds,
         "key_refresh_seconds": settings.edge_key_refresh_seconds,
         "max_key_staleness_seconds": settings.edge_max_key_staleness_seconds,
+        "allow_log_sample_rate": settings.edge_allow_log_sample_rate,
     }
 
 

@@ -173,6 +173,8 @@ def _computed_outputs(type_token, name, inputs) -> dict:
         return {"arn": f"arn:aws:ssm:{region}:{ACCOUNT}:parameter{inputs['name']}"}
     if type_token == "aws:iam/role:Role":
         return {"arn": f"arn:aws:iam::{ACCOUNT}:role/{name}-r4nd0m", "name": f"{name}-r4nd0m"}
+    if type_token == "aws:sns/topic:Topic":
+        return {"arn": f"arn:aws:sns:{region}:{ACCOUNT}:{inputs['name']}"}
     if type_token == "aws:cloudwatch/logGroup:LogGroup":
         return {"arn": f"arn:aws:logs:{region}:{ACCOUNT}:log-group:{inputs['name']}"}
     if type_token == "tls:index/privateKey:PrivateKey":

@@ -29,6 +29,7 @@ def test_outputs_give_clients_and_operators_what_they_need(full_deployment):
         "bucketName", "distributionId", "distributionDomain", "mediaUrl", "issuer", "audience",
         "jwksParameterName", "signingKeyParameterNames", "activeKid", "edgeFunctionName", "edgeFunctionQualifiedArn",
         "tokenServiceUrl", "tokenUrl", "mediaProcessorFunctionName", "mediaProcessorFailureQueueUrl",
+        "dashboardName", "alarmTopicArns",
     }
 
 
@@ -54,4 +55,4 @@ def test_every_component_registers_its_outputs(everything):
             assert component.urn in deployment.urns_with_outputs, component.name
             seen.add(component.type.removeprefix(COMPONENT_PREFIX))
     assert seen == {"SigningKeys", "EdgeFunction", "PrivateBucket", "MediaCdn", "TokenService", "AliasCertificate",
-                    "MediaProcessor"}
+                    "MediaProcessor", "Monitoring"}
