@@ -12,6 +12,7 @@ from infra.config import load_settings
 from infra.edge_function import EdgeFunction, check_edge_bytecode
 from infra.keys import SigningKeys
 from infra.monitoring import Monitoring
+from infra.media_processor import MediaProcessor, media_processor_environment
 from infra.token_service import TokenService, token_service_environment
 
 # Built Lambda packages, named by the hash of their inputs (git-ignored).
@@ -21,6 +22,7 @@ settings = load_settings(pulumi.Config(), pulumi.get_project(), pulumi.get_stack
 check_edge_bytecode(settings)
 # Checked by the token service's own parser before any resource is declared.
 token_service_env = token_service_environment(settings) if settings.token_service else None
+processor_env = media_processor_environment(settings) if settings.processing else None
 account_id = aws.get_caller_identity_output().account_id
 
 keys = SigningKeys(
@@ -38,6 +40,11 @@ bucket = PrivateBucket(
     noncurrent_version_expiration_days=settings.noncurrent_version_expiration_days,
     upload_origins=settings.cors_allowed_origins if settings.uploads else (),
 )
+
+processor = None
+if settings.processing:
+    processor = MediaProcessor("media-processor", settings=settings, bucket=bucket, environment=processor_env,
+                               account_id=account_id, build_dir=BUILD_DIR)
 
 certificate_arn = settings.certificate_arn
 if settings.domain_name and settings.hosted_zone_id:
@@ -95,3 +102,10 @@ if token:
     # is the media host's), else the function URL.
     pulumi.export("tokenUrl", pulumi.Output.concat(cdn.url, "/token") if settings.token_service_behind_cdn
                   else pulumi.Output.concat(token.url, "token"))
+
+if processor:
+    pulumi.export("mediaProcessorFunctionName", processor.function_name)
+    pulumi.export("mediaProcessorFailureQueueUrl", processor.failure_queue.url)
+    if processor.webhook_secret_parameter:
+        # The app's backend reads the secret from here (the stack's Region) to verify webhook signatures.
+        pulumi.export("webhookSecretParameterName", processor.webhook_secret_parameter.name)

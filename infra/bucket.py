@@ -4,6 +4,7 @@ import json
 import pulumi
 import pulumi_aws as aws
 
+from infra.config import INCOMING_PREFIX, UNSERVED_PREFIXES, key_prefix
 from infra.response_headers import UPLOAD_CORS_EXPOSE_HEADERS, UPLOAD_CORS_MAX_AGE_SECONDS
 
 # Server-side encryption headers that name KMS (SSE-KMS, and its dual-layer variant DSSE-KMS).
@@ -11,6 +12,9 @@ KMS_ENCRYPTIONS = ("aws:kms", "aws:kms:dsse")
 # An upload that never completed leaves parts S3 bills for; presigned POSTs are single-part, so
 # this only catches uploads made some other way.
 ABORT_INCOMPLETE_UPLOAD_DAYS = 7
+# The media processor deletes each upload once it is done; whatever it left (a crash, a timeout, an
+# upload while it was off) goes after a day, and so do the versions its deletes leave behind.
+INCOMING_EXPIRATION_DAYS = 1
 
 
 class PrivateBucket(pulumi.ComponentResource):
@@ -76,6 +80,13 @@ class PrivateBucket(pulumi.ComponentResource):
                 abort_incomplete_multipart_upload=aws.s3.
                 BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
                     days_after_initiation=ABORT_INCOMPLETE_UPLOAD_DAYS),
+            ), aws.s3.BucketLifecycleConfigurationRuleArgs(
+                id="expire-incoming",
+                status="Enabled",
+                filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=key_prefix(INCOMING_PREFIX)),
+                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=INCOMING_EXPIRATION_DAYS),
+                noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                    noncurrent_days=INCOMING_EXPIRATION_DAYS),
             )],
             opts=child,
         )
@@ -103,7 +114,8 @@ class PrivateBucket(pulumi.ComponentResource):
 
 
 def bucket_policy_document(bucket_arn: str, distribution_arn: str) -> str:
-    """Reads only through this one distribution (OAC), and nothing over plain HTTP."""
+    """Reads only through this one distribution (OAC), never of the unserved prefixes, and nothing
+    over plain HTTP."""
     return json.dumps({
         "Version": "2012-10-17",
         "Statement": [
@@ -114,6 +126,14 @@ def bucket_policy_document(bucket_arn: str, distribution_arn: str) -> str:
                 "Action": "s3:GetObject",
                 "Resource": f"{bucket_arn}/*",
                 "Condition": {"StringEquals": {"AWS:SourceArn": distribution_arn}},
+            },
+            {
+                # An explicit Deny outweighs the Allow above, whatever the edge lets through.
+                "Sid": "DenyCloudFrontUnservedPrefixes",
+                "Effect": "Deny",
+                "Principal": {"Service": "cloudfront.amazonaws.com"},
+                "Action": "s3:GetObject",
+                "Resource": [f"{bucket_arn}/{key_prefix(prefix)}*" for prefix in UNSERVED_PREFIXES],
             },
             {
                 # OAC reads every object as CloudFront. An object under SSE-KMS with the aws/s3 key

@@ -37,6 +37,34 @@ EDGE_NAME_SUFFIX_HEX = 8
 # Where members upload (TOKEN_SERVICE_UPLOAD_PREFIX): the token service's role may put objects
 # under the part before {sub}, nowhere else.
 UPLOAD_PREFIX = "/videos/{sub}/"
+# Where uploads wait for the media processor, and where it records each asset's status: never served
+# (the bucket policy refuses them to the distribution, the edge to every token). The processor
+# publishes under UPLOAD_PREFIX. Same defaults as the token service's and the processor's settings.
+INCOMING_PREFIX = "/incoming/{sub}/"
+ASSET_STATUS_PREFIX = "/assets/{sub}/"
+UNSERVED_PREFIXES = (INCOMING_PREFIX, ASSET_STATUS_PREFIX)
+
+
+def key_prefix(template: str) -> str:
+    """The S3 key prefix every key under a `{sub}` prefix template starts with: `/videos/{sub}/` -> `videos/`."""
+    return template.split("{sub}", 1)[0].lstrip("/")
+
+
+def refused_folders() -> list:
+    """The edge's refused_prefixes: the folder of each unserved prefix, `/incoming/` and `/assets/`."""
+    return ["/" + key_prefix(template) for template in UNSERVED_PREFIXES]
+
+
+# Lambda's bounds (Lambda developer guide, "Lambda quotas"): memory 128..10240 MB (new accounts may be
+# held at 3008 until a quota increase), timeout up to 900 s, /tmp 512..10240 MB.
+LAMBDA_MEMORY_MB = (128, 10240)
+LAMBDA_MAX_TIMEOUT_SECONDS = 900
+LAMBDA_EPHEMERAL_STORAGE_MB = (512, 10240)
+# The processor keeps the upload and its output in /tmp. A remuxed output is the input's size; a
+# transcoded one is the duration limit at this bitrate: x264 at the processor's constant quality has
+# no cap, and a noisy 1080p test pattern came out at 9.7 Mbit/s, so allow twice that.
+OUTPUT_BITRATE_ALLOWANCE_BPS = 20_000_000
+EPHEMERAL_MARGIN_MB = 512
 SAMESITE_VALUES = ("Strict", "Lax", "None")
 # The edge's own bounds (edge/config.py), checked here too so a bad value stops the program before
 # any resource instead of failing the edge package build halfway through a deployment.
@@ -108,6 +136,16 @@ class Settings:
     uploads_enabled: bool
     upload_max_bytes: int
     upload_content_types: tuple
+    media_processing: bool
+    media_max_duration_seconds: int
+    media_max_input_long_side: int
+    media_max_input_short_side: int
+    media_max_frame_rate: int
+    media_max_output_short_side: int
+    media_processor_memory_mb: int
+    media_processor_timeout_seconds: int
+    media_processor_reserved_concurrency: int
+    webhook_url: str | None
     permissions_boundary_arn: str | None
     web_acl_arn: str | None
     cookie_shared_with_subdomains: bool
@@ -116,7 +154,6 @@ class Settings:
     cdn_access_logs: bool
     bucket_access_logs: bool
     access_log_expiration_days: int
-
 
     @property
     def resource_prefix(self) -> str:
@@ -144,6 +181,26 @@ class Settings:
     def uploads(self) -> bool:
         """Uploads are a token service feature: on only with the token service."""
         return self.token_service and self.uploads_enabled
+
+    @property
+    def processing(self) -> bool:
+        """Every upload is processed into an asset: on only with uploads."""
+        return self.uploads and self.media_processing
+
+    @property
+    def media_processor_function_name(self) -> str:
+        return f"{self.resource_prefix}-media-processor"
+
+    @property
+    def webhook_secret_parameter_name(self) -> str:
+        return f"{self.parameter_prefix}/webhook-secret"
+
+    @property
+    def media_processor_ephemeral_storage_mb(self) -> int:
+        """/tmp for the largest upload plus its largest output, and a margin."""
+        output_bytes = max(self.upload_max_bytes, self.media_max_duration_seconds * OUTPUT_BITRATE_ALLOWANCE_BPS // 8)
+        needed = -(-(self.upload_max_bytes + output_bytes) // 2**20) + EPHEMERAL_MARGIN_MB
+        return max(needed, LAMBDA_EPHEMERAL_STORAGE_MB[0])
 
     @property
     def token_service_behind_cdn(self) -> bool:
@@ -211,6 +268,16 @@ def load_settings(config: pulumi.Config, project: str, stack: str) -> Settings:
         uploads_enabled=reader.boolean("uploadsEnabled"),
         upload_max_bytes=reader.integer("uploadMaxBytes"),
         upload_content_types=tuple(reader.text_list("uploadContentTypes")),
+        media_processing=reader.boolean("mediaProcessing"),
+        media_max_duration_seconds=reader.integer("mediaMaxDurationSeconds"),
+        media_max_input_long_side=reader.integer("mediaMaxInputLongSide"),
+        media_max_input_short_side=reader.integer("mediaMaxInputShortSide"),
+        media_max_frame_rate=reader.integer("mediaMaxFrameRate"),
+        media_max_output_short_side=reader.integer("mediaMaxOutputShortSide"),
+        media_processor_memory_mb=reader.integer("mediaProcessorMemoryMb"),
+        media_processor_timeout_seconds=reader.integer("mediaProcessorTimeoutSeconds"),
+        media_processor_reserved_concurrency=reader.integer("mediaProcessorReservedConcurrency"),
+        webhook_url=reader.text("webhookUrl"),
         permissions_boundary_arn=reader.text("permissionsBoundaryArn"),
         web_acl_arn=reader.text("webAclArn"),
         cookie_shared_with_subdomains=reader.boolean("cookieSharedWithSubdomains"),
@@ -308,6 +375,7 @@ def _validate(s: Settings) -> None:
     if s.noncurrent_version_expiration_days < 1:
         raise ConfigError(f"config noncurrentVersionExpirationDays: at least 1, "
                           f"got {s.noncurrent_version_expiration_days}")
+    _validate_processing(s)
     if s.token_service:
         _validate_idp(s)
         _validate_viewing_paths(s)
@@ -441,6 +509,40 @@ def _validate_uploads(s: Settings) -> None:
         if not _CONTENT_TYPE.match(content_type):
             raise ConfigError(f"config uploadContentTypes: {content_type!r} is not a lower-case type/subtype "
                               f"like video/mp4")
+
+
+def _validate_processing(s: Settings) -> None:
+    if not s.processing:
+        if s.webhook_url:
+            raise ConfigError("config webhookUrl: the media processor sends it, but mediaProcessing "
+                              "(or uploadsEnabled) is off")
+        return
+    # The limits are checked by the processor's own parser (infra/media_processor.py); these are Lambda's.
+    if s.media_max_duration_seconds < 1:
+        raise ConfigError(f"config mediaMaxDurationSeconds: at least 1, got {s.media_max_duration_seconds}")
+    low, high = LAMBDA_MEMORY_MB
+    if not low <= s.media_processor_memory_mb <= high:
+        raise ConfigError(f"config mediaProcessorMemoryMb: {low}..{high}, got {s.media_processor_memory_mb}")
+    if not 1 <= s.media_processor_timeout_seconds <= LAMBDA_MAX_TIMEOUT_SECONDS:
+        raise ConfigError(f"config mediaProcessorTimeoutSeconds: 1..{LAMBDA_MAX_TIMEOUT_SECONDS}, "
+                          f"got {s.media_processor_timeout_seconds}")
+    if s.media_processor_reserved_concurrency < 1:
+        raise ConfigError(f"config mediaProcessorReservedConcurrency: at least 1 (to stop processing, "
+                          f"set mediaProcessing false), got {s.media_processor_reserved_concurrency}")
+    if s.media_processor_ephemeral_storage_mb > LAMBDA_EPHEMERAL_STORAGE_MB[1]:
+        raise ConfigError(f"config uploadMaxBytes: the media processor keeps an upload and its output in /tmp, "
+                          f"{s.media_processor_ephemeral_storage_mb} MB with this and mediaMaxDurationSeconds, "
+                          f"more than Lambda's {LAMBDA_EPHEMERAL_STORAGE_MB[1]} MB")
+    if s.webhook_url:
+        # The event names the member and the asset: it must not travel in clear. The URL is not
+        # echoed: receivers often carry a secret in it.
+        try:
+            parts = urlsplit(s.webhook_url)
+            valid = parts.scheme == "https" and parts.hostname and not (parts.username or parts.password)
+        except ValueError:
+            valid = False
+        if not valid:
+            raise ConfigError("config webhookUrl: must be an https:// URL with a host and no user or password")
 
 
 def _validate_idp(s: Settings) -> None:

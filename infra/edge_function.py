@@ -9,7 +9,9 @@ import pulumi_random as random
 
 from edge.package import build_package, find_interpreter
 from infra import iam
-from infra.config import EDGE_NAME_SUFFIX_HEX, EDGE_REGION, REGIONAL_EDGE_CACHE_REGIONS, ConfigError, Settings
+from infra.config import (
+    EDGE_NAME_SUFFIX_HEX, EDGE_REGION, REGIONAL_EDGE_CACHE_REGIONS, ConfigError, Settings, refused_folders,
+)
 from infra.keys import SigningKeys
 
 HANDLER = "edge.handler.handler"
@@ -123,6 +125,9 @@ def edge_package_config(settings: Settings, jwks: dict, jwks_parameter_name: str
         "ssm_parameter": jwks_parameter_name,
         "ssm_region": EDGE_REGION,
         "cors_allowed_origins": list(settings.cors_allowed_origins),
+        # The prefixes the bucket policy refuses to the distribution (infra/bucket.py), refused here
+        # first whatever the token says.
+        "refused_prefixes": refused_folders(),
         "cookie_name": settings.token_cookie_name,
         "max_token_lifetime_seconds": settings.max_token_lifetime_seconds,
         "leeway_seconds": settings.edge_leeway_seconds,

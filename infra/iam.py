@@ -48,3 +48,33 @@ def log_statement(log_group_arns: list) -> dict:
         "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
         "Resource": resources,
     }
+
+
+
+def secure_parameter_statements(name: str, region: str, account_id: str, parameter_arns: list) -> list:
+    """Read the given SecureString parameters (`Read<name>`) and decrypt them (`Decrypt<name>`).
+
+    SecureStrings use the account's aws/ssm key. Naming it would need a lookup that fails before the
+    account's first SecureString exists, so Decrypt is scoped by how it is used: only through SSM in
+    `region`, and only for these parameters (SSM passes the parameter ARN as encryption context).
+    """
+    return [
+        {
+            "Sid": f"Read{name}",
+            "Effect": "Allow",
+            "Action": "ssm:GetParameter",
+            "Resource": parameter_arns,
+        },
+        {
+            "Sid": f"Decrypt{name}",
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": f"arn:aws:kms:{region}:{account_id}:key/*",
+            "Condition": {
+                "StringEquals": {
+                    "kms:ViaService": f"ssm.{region}.amazonaws.com",
+                    "kms:EncryptionContext:PARAMETER_ARN": parameter_arns,
+                },
+            },
+        },
+    ]

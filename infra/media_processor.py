@@ -31,6 +31,7 @@ RETRY_ATTEMPTS = 0
 MAX_EVENT_AGE_SECONDS = 21600
 FAILURE_RETENTION_SECONDS = 14 * 86400  # SQS's maximum: time for an operator to look
 WEBHOOK_SECRET_LENGTH = 64  # letters and digits: about 380 bits
+LOG_GROUP_SUFFIX_BYTES = 4
 # Values that exist only once resources do, stood in while the environment is checked.
 _DEPLOY_TIME_STAND_INS = {"MEDIA_PROCESSOR_REGION": "us-east-1"}
 
@@ -94,10 +95,12 @@ class MediaProcessor(pulumi.ComponentResource):
         function_name = settings.media_processor_function_name
 
         # Created here, not by Lambda on first use, so it has a retention and the role can be
-        # limited to it.
+        # limited to it. Named as the token service's is (infra/token_service.py says why), with a
+        # suffix kept in the state; the function logs to it through its logging config.
+        suffix = random.RandomId(f"{name}-logs-suffix", byte_length=LOG_GROUP_SUFFIX_BYTES, opts=child)
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
-            name=f"/aws/lambda/{function_name}",
+            name=pulumi.Output.concat(f"/aws/lambda/{function_name}-", suffix.hex),
             retention_in_days=settings.edge_log_retention_days,
             opts=child,
         )
@@ -124,10 +127,11 @@ class MediaProcessor(pulumi.ComponentResource):
             )
         secret_arn = self.webhook_secret_parameter.arn if self.webhook_secret_parameter else None
 
-        role = aws.iam.Role(
+        role = iam.role(
             f"{name}-role",
+            settings=settings,
             description="Media processor: reads and deletes uploads, publishes assets, writes its logs",
-            assume_role_policy=iam.assume_role_policy("lambda.amazonaws.com"),
+            services=("lambda.amazonaws.com",),
             opts=child,
         )
         role_policy = aws.iam.RolePolicy(
@@ -153,6 +157,7 @@ class MediaProcessor(pulumi.ComponentResource):
             code=pulumi.FileArchive(str(build_media_processor_package(build_dir))),
             environment=aws.lambda_.FunctionEnvironmentArgs(variables=bucket.region.apply(
                 lambda region: {**environment, "MEDIA_PROCESSOR_REGION": region})),
+            logging_config=aws.lambda_.FunctionLoggingConfigArgs(log_format="Text", log_group=log_group.name),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group, role_policy]),
         )
         aws.lambda_.FunctionEventInvokeConfig(

@@ -13,7 +13,9 @@ import pulumi_random as random
 
 from infra import iam
 from infra.bucket import PrivateBucket
-from infra.config import EDGE_REGION, UPLOAD_PREFIX, ConfigError, Settings
+from infra.config import (
+    ASSET_STATUS_PREFIX, EDGE_REGION, INCOMING_PREFIX, UPLOAD_PREFIX, ConfigError, Settings, key_prefix,
+)
 from infra.keys import SigningKeys
 from infra.lambda_package import build_python_package, pinned
 from token_service.settings import Settings as TokenServiceSettings, SettingsError
@@ -49,11 +51,6 @@ def build_token_service_package(build_dir: pathlib.Path) -> pathlib.Path:
     return build_python_package("token-service", pinned(REQUIREMENTS), package_sources(), build_dir)
 
 
-def upload_object_pattern() -> str:
-    """The S3 key pattern uploads land under: UPLOAD_PREFIX up to its {sub}, then anything."""
-    return UPLOAD_PREFIX.split("{sub}", 1)[0].lstrip("/") + "*"
-
-
 def token_service_environment(settings: Settings) -> dict:
     """The TOKEN_SERVICE_* variables known from the stack config, checked by the token service's
     own parser: a value it would refuse at start-up stops the program before anything is
@@ -83,6 +80,12 @@ def token_service_environment(settings: Settings) -> dict:
             "TOKEN_SERVICE_UPLOAD_PREFIX": UPLOAD_PREFIX,
             "TOKEN_SERVICE_UPLOAD_MAX_BYTES": str(settings.upload_max_bytes),
             "TOKEN_SERVICE_UPLOAD_CONTENT_TYPES": ",".join(settings.upload_content_types),
+        })
+    if settings.processing:
+        # Uploads then land in the incoming prefix, and the processor publishes them under UPLOAD_PREFIX.
+        env.update({
+            "TOKEN_SERVICE_UPLOAD_INCOMING_PREFIX": INCOMING_PREFIX,
+            "TOKEN_SERVICE_ASSET_STATUS_PREFIX": ASSET_STATUS_PREFIX,
         })
     env = {name: value for name, value in env.items() if value}
     stand_ins = _DEPLOY_TIME_STAND_INS if settings.uploads else {}
@@ -139,7 +142,8 @@ class TokenService(pulumi.ComponentResource):
             f"{name}-policy",
             role=role.id,
             policy=pulumi.Output.all(account_id, log_group.arn, upload_bucket_arn, *[p.arn for p in key_parameters])
-            .apply(lambda args: token_service_role_policy(args[0], args[1], args[3:], upload_bucket_arn=args[2])),
+            .apply(lambda args: token_service_role_policy(args[0], args[1], args[3:], upload_bucket_arn=args[2],
+                                                          processing=settings.processing)),
             opts=child,
         )
         deployed = {"TOKEN_SERVICE_ACTIVE_KID": keys.active_kid}
@@ -217,42 +221,55 @@ class TokenService(pulumi.ComponentResource):
 
 
 def token_service_role_policy(account_id: str, log_group_arn: str, key_parameter_arns,
-                              upload_bucket_arn: str | None = None) -> str:
-    """GetParameter on the key parameters only; Decrypt only as SSM, only for those parameters;
-    with uploads, PutObject under the upload prefix and no other S3 action (a presigned POST is
-    signed with the role's credentials and carries exactly the role's rights)."""
+                              upload_bucket_arn: str | None = None, processing: bool = False) -> str:
+    """GetParameter on the key parameters only; Decrypt only as SSM, only for those parameters.
+
+    With uploads, PutObject where uploads land (a presigned POST is signed with the role's
+    credentials and carries exactly the role's rights): under the upload prefix, or with processing
+    under the incoming prefix. With processing, also what the asset endpoints need
+    (token_service/assets.py), on the caller-facing prefixes only: read status records (GET
+    /uploads/{id}, GET /videos); list under the status and incoming prefixes, which is how the
+    service asks whether a record or a waiting upload exists (without ListBucket S3 answers a
+    missing key 403, not 404) and lists a member's records; delete a published asset and its record
+    (DELETE /videos/{id}).
+    """
     key_parameter_arns = list(key_parameter_arns)
-    uploads = []
+    s3 = []
     if upload_bucket_arn:
-        uploads.append({
+        def objects(*templates):
+            return [f"{upload_bucket_arn}/{key_prefix(t)}*" for t in templates]
+
+        s3.append({
             "Sid": "PutUploads",
             "Effect": "Allow",
             "Action": "s3:PutObject",
-            "Resource": f"{upload_bucket_arn}/{upload_object_pattern()}",
+            "Resource": objects(INCOMING_PREFIX if processing else UPLOAD_PREFIX)[0],
         })
-    return iam.policy(
-        {
-            "Sid": "ReadSigningKeyParameters",
-            "Effect": "Allow",
-            "Action": "ssm:GetParameter",
-            "Resource": key_parameter_arns,
-        },
-        {
-            # SecureStrings use the account's aws/ssm key. Naming it would need a lookup that
-            # fails before the account's first SecureString exists, so scope by how it is used:
-            # only through SSM in us-east-1, and only for these parameters (SSM passes the
-            # parameter ARN as encryption context).
-            "Sid": "DecryptSigningKeyParameters",
-            "Effect": "Allow",
-            "Action": "kms:Decrypt",
-            "Resource": f"arn:aws:kms:{EDGE_REGION}:{account_id}:key/*",
-            "Condition": {
-                "StringEquals": {
-                    "kms:ViaService": f"ssm.{EDGE_REGION}.amazonaws.com",
-                    "kms:EncryptionContext:PARAMETER_ARN": key_parameter_arns,
+        if processing:
+            s3 += [
+                {
+                    "Sid": "ReadAssetStatus",
+                    "Effect": "Allow",
+                    "Action": "s3:GetObject",
+                    "Resource": objects(ASSET_STATUS_PREFIX),
                 },
-            },
-        },
+                {
+                    "Sid": "ListAssets",
+                    "Effect": "Allow",
+                    "Action": "s3:ListBucket",
+                    "Resource": upload_bucket_arn,
+                    "Condition": {"StringLike": {"s3:prefix": [
+                        f"{key_prefix(t)}*" for t in (ASSET_STATUS_PREFIX, INCOMING_PREFIX)]}},
+                },
+                {
+                    "Sid": "DeleteAssets",
+                    "Effect": "Allow",
+                    "Action": "s3:DeleteObject",
+                    "Resource": objects(UPLOAD_PREFIX, ASSET_STATUS_PREFIX),
+                },
+            ]
+    return iam.policy(
+        *iam.secure_parameter_statements("SigningKeyParameters", EDGE_REGION, account_id, key_parameter_arns),
         iam.log_statement([log_group_arn]),
-        *uploads,
+        *s3,
     )

@@ -167,6 +167,11 @@ def _computed_outputs(type_token, name, inputs) -> dict:
         return {"functionUrl": f"https://abcdefghij.lambda-url.{region}.on.aws/"}
     if type_token == "aws:lambda/alias:Alias":
         return {"arn": f"arn:aws:lambda:{region}:{ACCOUNT}:function:{inputs['functionName']}:{inputs['name']}"}
+    if type_token == "random:index/randomPassword:RandomPassword":
+        return {"result": "P" * int(inputs["length"])}
+    if type_token == "aws:sqs/queue:Queue":
+        return {"arn": f"arn:aws:sqs:{region}:{ACCOUNT}:{inputs['name']}",
+                "url": f"https://sqs.{region}.amazonaws.com/{ACCOUNT}/{inputs['name']}"}
     if type_token == "random:index/randomId:RandomId":
         return {"hex": RANDOM_HEX[:2 * int(inputs["byteLength"])]}
     if type_token == "aws:ssm/parameter:Parameter":

@@ -39,7 +39,9 @@ def test_bucket_owner_enforced_encrypted_versioned(deployment):
 def test_noncurrent_versions_expire(deployment):
     lifecycle = deployment.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")
     assert lifecycle.inputs["bucket"] == "media-id"
-    [rule] = lifecycle.inputs["rules"]
+    rules = {rule["id"]: rule for rule in lifecycle.inputs["rules"]}
+    assert set(rules) == {"expire-noncurrent-versions", "expire-incoming"}  # the second: test_media_processor.py
+    rule = rules["expire-noncurrent-versions"]
     assert rule["status"] == "Enabled"
     assert rule["filter"] == {"prefix": ""}  # every object
     assert rule["noncurrentVersionExpiration"] == {"noncurrentDays": 30}
@@ -87,7 +89,8 @@ def test_bucket_policy_allows_only_this_distribution_and_denies_plain_http(deplo
     allows = [s for s in statements if s["Effect"] == "Allow"]
     denies = {s["Sid"]: s for s in statements if s["Effect"] == "Deny"}
     assert len(allows) == 1
-    assert "DenyInsecureTransport" in denies  # DenyKmsEncryptedUploads: test_guardrails.py
+    # DenyCloudFrontUnservedPrefixes: test_media_processor.py.
+    assert {"DenyInsecureTransport", "DenyCloudFrontUnservedPrefixes"} <= set(denies)
 
     allow = allows[0]
     assert allow["Principal"] == {"Service": "cloudfront.amazonaws.com"}

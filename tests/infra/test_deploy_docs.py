@@ -14,7 +14,7 @@ from tests.infra.harness import ACCOUNT, REPO, project_schema, run_program
 
 # The IAM service prefix of each pulumi-aws module the program uses.
 IAM_SERVICE = {"s3": "s3", "cloudfront": "cloudfront", "lambda": "lambda", "iam": "iam", "ssm": "ssm",
-               "cloudwatch": "logs", "sns": "sns", "acm": "acm", "route53": "route53"}
+               "cloudwatch": "logs", "sns": "sns", "acm": "acm", "route53": "route53", "sqs": "sqs"}
 
 
 # The placeholders of both documents, as the test stack fills them in.

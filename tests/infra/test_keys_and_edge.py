@@ -202,7 +202,7 @@ def test_edge_log_groups_in_every_regional_edge_cache_region_with_retention(depl
 def test_log_retention_from_config_for_the_edge_and_the_token_service():
     deployment = run_program({"edgeLogRetentionDays": 7, "tokenService": True})
     groups = deployment.of_type("aws:cloudwatch/logGroup:LogGroup")
-    assert len(groups) == len(REGIONAL_EDGE_CACHE_REGIONS) + 1  # and the token service's
+    assert len(groups) == len(REGIONAL_EDGE_CACHE_REGIONS) + 2  # and the token service's and the media processor's
     assert {g.inputs["retentionInDays"] for g in groups} == {7}
 
 
