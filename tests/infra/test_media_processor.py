@@ -238,7 +238,8 @@ def test_bad_processing_settings_stop_the_program_naming_the_setting(overrides, 
     with pytest.raises(ConfigError) as caught:
         run_program({"tokenService": True, **overrides})
     assert str(caught.value).startswith(message)
-    assert "hooks" not in str(caught.value) or "hooks" in message  # a webhook URL is never echoed
+    if overrides.get("webhookUrl"):
+        assert overrides["webhookUrl"] not in str(caught.value)  # receivers often carry a secret in it
 
 
 def test_a_webhook_without_the_token_service_is_refused():
