@@ -16,6 +16,7 @@ from playwright.sync_api import sync_playwright
 
 from local_stack.launcher import RunningStack
 from local_stack.media.long_video import make_mp4
+from tests.web import engines
 from tests.web.frontend import RecordingServer, serve_frontend
 
 CHROMIUM = "/usr/bin/chromium"  # Debian's; `make test` installs it (scripts/ensure-system-deps)
@@ -117,21 +118,39 @@ def wait_until(page, expression, timeout=15):
         time.sleep(0.05)
 
 
+@pytest.fixture(scope="module")
+def engine(request):
+    """The browser engine open_frontend opens pages in: Chromium (Playwright's `browser`), or the
+    engine a test is parametrized with through `in_every_engine` (tests/web/engines.py)."""
+    name = getattr(request, "param", "chromium")
+    if name == "chromium":
+        yield request.getfixturevalue("browser")
+    else:
+        with engines.launch(name) as launched:
+            yield launched
+
+
+# A test marked with this runs in Chromium, Firefox and WebKitGTK (all of one engine's tests in a
+# module run before the next engine starts).
+in_every_engine = pytest.mark.parametrize("engine", engines.ENGINES, indirect=True)
+
+
 @pytest.fixture
-def open_frontend(browser, frontend, web_stack):
+def open_frontend(engine, frontend, web_stack):
     """open_frontend(member) -> a new tab of a new browser profile (first visit: no worker yet)
     on the test frontend, started with private-media as `member` (None: not started; options go
     to startPrivateMedia), controlled by the worker without a reload; open_frontend(member,
-    context) opens another tab in that profile."""
+    context) opens another tab in that profile. In `engine`: Chromium unless the test says."""
     contexts = []
 
     def open_page(member, context=None, **options):
         if context is None:
-            context = browser.new_context()
+            context = engine.new_context()
             contexts.append(context)
         page = context.new_page()
         page.errors = []
-        page.on("pageerror", lambda error: page.errors.append(str(error)))
+        if hasattr(page, "on"):  # Playwright reports the page's uncaught errors; Marionette and WebDriver do not
+            page.on("pageerror", lambda error: page.errors.append(str(error)))
         page.goto(frontend.origin + "/")
         wait_until(page, "window.harness")
         if member is not None:

@@ -2,7 +2,7 @@
 a large file starts about as fast as a small one, seeks fetch a range near the end, ranges are bounded."""
 import statistics
 
-from tests.web.conftest import SEEK_BOUND_MS
+from tests.web.conftest import SEEK_BOUND_MS, in_every_engine
 
 RUNS = 3
 # A whole-file download before the first frame takes ~20x the small file's time (docs/frontend.md);
@@ -29,6 +29,7 @@ def test_a_large_video_starts_about_as_fast_as_a_small_one(open_frontend, web_st
     assert ratio <= STREAMING_RATIO_BOUND, (small, large)
 
 
+@in_every_engine
 def test_a_seek_to_90_percent_fetches_a_range_near_the_end(open_frontend, web_stack, media):
     path, size = media["large"]
     page = open_frontend("alice")

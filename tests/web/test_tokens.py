@@ -1,5 +1,5 @@
 """Tokens in the worker: renewed before they expire, renewed on a 401, forgotten on stop(), one per tab."""
-from tests.web.conftest import SEEK_BOUND_MS, TOKEN_LIFETIME_SECONDS, wait_until
+from tests.web.conftest import SEEK_BOUND_MS, TOKEN_LIFETIME_SECONDS, in_every_engine, wait_until
 
 ALICE_PROFILE = "/videos/alice/profile.webm"
 BOB_PROFILE = "/videos/bob/profile.webm"
@@ -9,6 +9,7 @@ def last_request(page):
     return page.evaluate("() => harness.requests.at(-1)")
 
 
+@in_every_engine
 def test_a_seek_after_the_first_token_expired_plays(open_frontend, web_stack, media):
     """20 s tokens renewed at 15 s: after 30 s the first one is dead, and a seek still plays on the
     renewed one (no 401 needed a retry)."""
@@ -35,6 +36,7 @@ def test_a_refused_token_is_renewed_once_and_the_request_retried(open_frontend, 
     assert first["status"] == 206 and first["retried"] is True
 
 
+@in_every_engine
 def test_after_stop_the_media_origin_answers_401(open_frontend, web_stack, media, edge_decisions):
     page = open_frontend("alice")
     page.evaluate("url => harness.play(url)", web_stack["cdn_url"] + media["small"][0])
@@ -49,13 +51,15 @@ def test_after_stop_the_media_origin_answers_401(open_frontend, web_stack, media
     assert page.evaluate("() => harness.media.refresh().catch(e => e.code)") == "stopped"
 
 
+@in_every_engine
 def test_two_tabs_of_two_members_each_get_their_own_files_only(open_frontend, web_stack):
     alice = open_frontend("alice")
     bob = open_frontend("bob", alice.context)  # same profile, same origin, same worker
     cdn = web_stack["cdn_url"]
     alice.evaluate("url => harness.play(url)", cdn + ALICE_PROFILE)
     bob.evaluate("url => harness.play(url)", cdn + BOB_PROFILE)
-    assert last_request(alice)["status"] == 206 and last_request(bob)["status"] == 206
+    # 200 in WebKit: its element asks first without a Range
+    assert last_request(alice)["status"] in (200, 206) and last_request(bob)["status"] in (200, 206)
     # after alice's tab loaded her file, bob's tab asking for it still goes to the edge with bob's token
     bob.evaluate("url => harness.playError(url)", cdn + ALICE_PROFILE)
     alice.evaluate("url => harness.playError(url)", cdn + BOB_PROFILE)
