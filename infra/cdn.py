@@ -9,7 +9,7 @@ import pulumi_aws as aws
 from infra.bucket import PrivateBucket, bucket_policy_document
 from infra.response_headers import (
     CORS_ALLOW_HEADERS, CORS_EXPOSE_HEADERS, CORS_MAX_AGE_SECONDS, FRAME_OPTION, HSTS_MAX_AGE_SECONDS,
-    MEDIA_CONTENT_SECURITY_POLICY, REFERRER_POLICY, TOKEN_CONTENT_SECURITY_POLICY,
+    MEDIA_CONTENT_SECURITY_POLICY, REFERRER_POLICY, TOKEN_CONTENT_SECURITY_POLICY, VIEWER_CACHE_CONTROL,
 )
 
 ORIGIN_ID = "private-media-bucket"
@@ -230,6 +230,9 @@ def _response_headers_policy(name, cors_allowed_origins, cookie_mode, opts):
         comment="CORS for the configured origins; security headers that keep any object from acting as a page",
         cors_config=cors,
         security_headers_config=_security_headers(MEDIA_CONTENT_SECURITY_POLICY),
+        custom_headers_config=aws.cloudfront.ResponseHeadersPolicyCustomHeadersConfigArgs(items=[
+            aws.cloudfront.ResponseHeadersPolicyCustomHeadersConfigItemArgs(
+                header="Cache-Control", value=VIEWER_CACHE_CONTROL, override=True)]),
         opts=opts,
     )
 

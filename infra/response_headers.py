@@ -11,6 +11,12 @@ MEDIA_CONTENT_SECURITY_POLICY = "default-src 'none'; media-src 'self'; sandbox"
 FRAME_OPTION = "DENY"
 REFERRER_POLICY = "strict-origin-when-cross-origin"
 HSTS_MAX_AGE_SECONDS = 63072000  # two years
+# Every answer is for one member's token: no browser cache may keep it to answer another request
+# (another member's, in the same profile). This, not the request's cache mode, is what guarantees
+# it: private-media.js's worker uses the default mode, so the browser's preflight cache works
+# (Chromium skips it for no-store requests: a preflight per range). CloudFront's own cache is
+# governed by the cache policy, before this is added, and the edge gate runs before it.
+VIEWER_CACHE_CONTROL = "private, no-store"
 # The token service behind the CDN (cookie mode, /token*): JSON answers, and with tokenServiceDocs
 # FastAPI's docs page, whose scripts and styles come from a CDN, so the CSP only forbids framing
 # (clickjacking); a script-src would break that page and protects no JSON answer.
@@ -36,3 +42,9 @@ def security_headers(content_security_policy=MEDIA_CONTENT_SECURITY_POLICY):
         ("Referrer-Policy", REFERRER_POLICY),
         ("Content-Security-Policy", content_security_policy),
     ]
+
+
+def media_headers():
+    """What the media's response headers policy sets (override) on every answer, as pairs: the
+    security headers and Cache-Control (custom_headers_config in infra/cdn.py)."""
+    return security_headers() + [("Cache-Control", VIEWER_CACHE_CONTROL)]

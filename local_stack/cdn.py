@@ -26,7 +26,7 @@ import sys
 import tempfile
 import threading
 
-from infra.response_headers import security_headers
+from infra.response_headers import media_headers
 from local_stack.httpserve import (DEFAULT_HEADER_TIMEOUT, ORIGIN_FORM_TARGET, Handler, RefusedOrigins, Server,
                                    WholeLines, log_line)
 from local_stack.lambda_runtime import LambdaContext, load_handler
@@ -37,7 +37,7 @@ READ_ONLY_HEADERS = ("content-length", "host", "transfer-encoding", "via")
 # A header value the function may return: no control characters, and only what fits in Latin-1.
 _HEADER_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-SECURITY_HEADERS = security_headers()
+SECURITY_HEADERS = media_headers()  # Cache-Control: private, no-store included
 _OVERRIDDEN = frozenset(name.lower() for name, _ in SECURITY_HEADERS)
 
 

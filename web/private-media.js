@@ -7,9 +7,14 @@
 // getToken() returns the token service's /token JSON as it is ({access_token, expires_in, ...}).
 // The service worker (private-media-sw.js, served from the app's own origin) adds
 // `Authorization: Bearer <token>` to this page's requests to the media origins, and nothing else.
-// Without service workers, playWithBlob() plays short files the old way (see docs/frontend.md).
+// Without service workers it falls back (media.mode): "cookie" when options.cookieTokenUrl is
+// given, else "blob" (media.playWithBlob plays short files the old way; see docs/frontend.md).
 
 const PRIVATE_MEDIA = "private-media";
+// One per page, whichever copies of this module the page loaded: the sessions' counter (the worker
+// keeps only the newest session of a page) and the page's current PrivateMedia.
+const SHARED = Symbol.for("private-media.js");
+const shared = (globalThis[SHARED] ??= { lastSession: 0, current: null });
 
 export const DEFAULTS = Object.freeze({
   serviceWorkerUrl: "/private-media-sw.js",
@@ -20,6 +25,9 @@ export const DEFAULTS = Object.freeze({
   workerTimeoutMs: 10000, // registering, taking control, answering a message
   heartbeatMs: 10000, // keeps the worker (and the token in its memory) alive while the page is open
   refreshFloorMs: 2000, // a 401 soon after a renewal gets the same token, not another renewal
+  getTokenTimeoutMs: 10000, // a getToken() that has not settled by then failed (reported, retried)
+  cookieTokenUrl: undefined, // without service workers: the deployment's cookie-mode /token URL
+  blobMaxBytes: 64 * 1024 * 1024, // without service workers nor cookie mode: the largest file playWithBlob takes
   // An audio or video element's open-ended range (`bytes=N-`) asks for at most this much; 0: ranges go
   // out as the element asks (docs/frontend.md, "Bounded ranges")
   rangeChunkBytes: 2 * 1024 * 1024,
@@ -62,11 +70,30 @@ export function readTokenJson(json) {
   return { accessToken, expiresIn };
 }
 
-/** Register the worker, wait until it controls this page, hand it the first token; resolves to a
- * PrivateMedia. Rejects with a PrivateMediaError ("unsupported" where service workers are not
- * available: use playWithBlob there). */
+/** `promise`, or a rejection with makeError() when it has not settled within `ms`. */
+export function settleWithin(promise, ms, makeError) {
+  let timer;
+  const timeout = new Promise((_, reject) => (timer = setTimeout(() => reject(makeError()), ms)));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Which rung of the fallback ladder a page gets: "service-worker" where service workers are
+ * available (https or localhost), else "cookie" when the deployment offers cookie mode, else "blob". */
+export function chooseMode({ serviceWorkers, cookieTokenUrl }) {
+  if (serviceWorkers) return "service-worker";
+  return cookieTokenUrl ? "cookie" : "blob";
+}
+
+/** Start private media for this page: with service workers, register the worker, wait until it
+ * controls this page and hand it the first token; without, cookie mode (the first cookie set) or
+ * blob mode (nothing to start). Resolves to a PrivateMedia (see its `mode`). A page has one
+ * session at a time: starting again stops the previous one (its token is forgotten, and a
+ * getToken() of it still running is ignored). */
 export async function startPrivateMedia(options) {
   const media = new PrivateMedia(options);
+  const previous = shared.current;
+  shared.current = media;
+  previous?.stop().catch(() => {});
   try {
     await media._start();
   } catch (error) {
@@ -77,11 +104,14 @@ export async function startPrivateMedia(options) {
 }
 
 /** Events: "token" (detail {expiresIn, renewals}), "error" (detail {error, retryInMs}),
- * "request" (detail: the worker's report of one media request: url, method, range, status,
- * contentRange, ms, retried, and error when the request failed without an answer). */
+ * "request" (detail: the worker's report of one media request: url, method, range (as the element
+ * asked), sentRange (as the worker sent it), status, contentRange, ms, retried, and error when the
+ * request failed without an answer). */
 export class PrivateMedia extends EventTarget {
   #options;
-  #session = `${Date.now()}-${Math.random()}`; // tells this start from an earlier one in the page (not a secret)
+  #mode = null;
+  // Tells this start from the page's earlier ones (a counter, not a secret): the worker keeps the newest.
+  #session = ++shared.lastSession;
   #token = null;
   #tokenAt = 0;
   #renewals = 0;
@@ -103,10 +133,27 @@ export class PrivateMedia extends EventTarget {
     return this.#stopped;
   }
 
+  /** "service-worker", "cookie" or "blob" (the fallback ladder, docs/frontend.md). */
+  get mode() {
+    return this.#mode;
+  }
+
+  /** The largest file playWithBlob() takes (blob mode). */
+  get blobMaxBytes() {
+    return this.#options.blobMaxBytes;
+  }
+
+  /** Blob mode: play `url` in `video` from a Blob of the whole file (see playWithBlob below). */
+  playWithBlob(video, url) {
+    if (this.#stopped) return Promise.reject(new PrivateMediaError("stopped", "stopped: start again after logging in"));
+    return playWithBlob(video, url, () => this.#getToken(), { maxBytes: this.#options.blobMaxBytes });
+  }
+
   async _start() {
-    if (typeof navigator === "undefined" || !("serviceWorker" in navigator) || !globalThis.isSecureContext) {
-      throw new PrivateMediaError("unsupported", "service workers are not available here (https or localhost needed)");
-    }
+    const serviceWorkers = typeof navigator !== "undefined" && Boolean(navigator.serviceWorker) && globalThis.isSecureContext;
+    this.#mode = chooseMode({ serviceWorkers, cookieTokenUrl: this.#options.cookieTokenUrl });
+    if (this.#mode === "cookie") await this.refresh();
+    if (this.#mode !== "service-worker") return;
     const container = navigator.serviceWorker;
     this.#listen(container, "message", (event) => this.#onWorkerMessage(event));
     container.startMessages();
@@ -131,15 +178,19 @@ export class PrivateMedia extends EventTarget {
     return this.#refreshing;
   }
 
-  /** Logout: the worker forgets this page's token; media requests then go out without one (401). */
+  /** Logout: the worker forgets this page's token; media requests then go out without one (401).
+   * Nothing more is sent to the worker after this (a getToken() still running is ignored). In
+   * cookie mode renewal stops, and the HttpOnly cookie lives until its Max-Age runs out. */
   async stop() {
+    if (this.#stopped) return;
     this.#stopped = true;
+    if (shared.current === this) shared.current = null;
     clearTimeout(this.#renewTimer);
     clearInterval(this.#heartbeat);
     for (const [target, type, listener] of this.#listeners) target.removeEventListener(type, listener);
     this.#listeners = [];
     this.#token = null;
-    if (navigator.serviceWorker && navigator.serviceWorker.controller) {
+    if (this.#mode === "service-worker" && navigator.serviceWorker.controller) {
       await this.#tell({ type: `${PRIVATE_MEDIA}/forget`, session: this.#session });
     }
   }
@@ -147,9 +198,11 @@ export class PrivateMedia extends EventTarget {
   async #renew() {
     clearTimeout(this.#renewTimer);
     try {
-      const { accessToken, expiresIn } = readTokenJson(await this.#options.getToken());
+      const json = await this.#getToken();
       if (this.#stopped) throw new PrivateMediaError("stopped", "stopped while renewing");
-      await this.#configure(accessToken);
+      const { accessToken, expiresIn } = readTokenJson(json);
+      if (this.#mode === "service-worker") await this.#configure(accessToken);
+      if (this.#stopped) throw new PrivateMediaError("stopped", "stopped while renewing");
       const first = this.#token === null;
       this.#token = accessToken;
       this.#tokenAt = Date.now();
@@ -169,6 +222,15 @@ export class PrivateMedia extends EventTarget {
     }
   }
 
+  /** getToken(), failing with code "token" if it has not settled within getTokenTimeoutMs. In
+   * cookie mode it is asked for the cookie-mode /token URL with credentials (the cookie is set). */
+  #getToken() {
+    const { getToken, getTokenTimeoutMs, cookieTokenUrl } = this.#options;
+    const request = this.#mode === "cookie" ? [{ url: cookieTokenUrl, credentials: "include" }] : [];
+    return settleWithin(Promise.resolve().then(() => getToken(...request)), getTokenTimeoutMs,
+                        () => new PrivateMediaError("token", `getToken() did not settle within ${getTokenTimeoutMs} ms`));
+  }
+
   #configure(token) {
     return this.#tell({ type: `${PRIVATE_MEDIA}/configure`, session: this.#session, token,
                         origins: this.#options.mediaOrigins, chunkBytes: this.#options.rangeChunkBytes });
@@ -180,20 +242,28 @@ export class PrivateMedia extends EventTarget {
   }
 
   async #onWorkerMessage(event) {
+    // Only this page's own worker: any worker of the origin, at any scope, can message the page.
+    if (this.#stopped || !event.source || event.source !== navigator.serviceWorker.controller) return;
     const message = event.data || {};
     if (message.type === `${PRIVATE_MEDIA}/request`) {
-      const { type, ...detail } = message;
+      if (message.session !== this.#session) return; // a request of an earlier start
+      const { type, session, ...detail } = message;
       this.dispatchEvent(new CustomEvent("request", { detail }));
     } else if (message.type === `${PRIVATE_MEDIA}/token-needed` && event.ports[0]) {
-      // The media origin answered 401: the token expired or was refused. Renew, unless just renewed.
+      if (message.session !== this.#session) return; // another session's request: not ours to answer
       let token = null;
       try {
-        if (Date.now() - this.#tokenAt >= this.#options.refreshFloorMs) await this.refresh();
+        if (message.reason === "refused") {
+          // The media origin answered 401: the token expired or was refused. Renew, unless just renewed.
+          if (Date.now() - this.#tokenAt >= this.#options.refreshFloorMs) await this.refresh();
+        } else if (this.#token === null) {
+          await this.#refreshing; // the worker restarted (its memory is gone) before the first token
+        }
         token = this.#token;
       } catch {
         // reported through the "error" event by refresh(); the worker passes the 401 on
       }
-      event.ports[0].postMessage({ token });
+      if (!this.#stopped) event.ports[0].postMessage({ session: this.#session, token });
     }
   }
 
@@ -228,14 +298,11 @@ export class PrivateMedia extends EventTarget {
   }
 
   #withTimeout(promise, what) {
-    let timer;
-    const timeout = new Promise((_, reject) => {
-      timer = setTimeout(() => reject(new PrivateMediaError("worker", `timed out ${what} (is ${
-        this.#options.serviceWorkerUrl} served from this origin?)`)), this.#options.workerTimeoutMs);
-    });
-    return Promise.race([promise, timeout]).catch((cause) => {
+    const timedOut = () => new PrivateMediaError("worker", `timed out ${what} (is ${
+      this.#options.serviceWorkerUrl} served from this origin?)`);
+    return settleWithin(promise, this.#options.workerTimeoutMs, timedOut).catch((cause) => {
       throw cause instanceof PrivateMediaError ? cause : new PrivateMediaError("worker", `${what}: ${cause.message}`, { cause });
-    }).finally(() => clearTimeout(timer));
+    });
   }
 
   #listen(target, type, listener) {
@@ -255,7 +322,7 @@ export async function playWithBlob(video, url, getToken, { chunkBytes = 512 * 10
   while (total === null || start < total) {
     const response = await fetch(url, {
       headers: { Authorization: `Bearer ${accessToken}`, Range: `bytes=${start}-${start + chunkBytes - 1}` },
-      mode: "cors", credentials: "omit", cache: "no-store", redirect: "error",
+      mode: "cors", credentials: "omit", redirect: "error", // the CDN answers Cache-Control: private, no-store
     });
     requests += 1;
     if (response.status !== 206 && response.status !== 200) {

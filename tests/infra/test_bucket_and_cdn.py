@@ -214,6 +214,14 @@ def test_response_headers_policy_security_headers(deployment):
     assert security["referrerPolicy"]["referrerPolicy"] == "strict-origin-when-cross-origin"
 
 
+def test_no_browser_cache_keeps_an_answer(deployment):
+    """Every answer is one member's: browsers are told not to store it (web/'s worker relies on this,
+    not on its requests' cache mode, so that one preflight serves every range)."""
+    custom = deployment.one(
+        "aws:cloudfront/responseHeadersPolicy:ResponseHeadersPolicy", "cdn-headers").inputs["customHeadersConfig"]
+    assert custom["items"] == [{"header": "Cache-Control", "value": "private, no-store", "override": True}]
+
+
 def test_media_never_runs_as_a_page(deployment):
     # Objects are bytes members uploaded: no sniffing them into HTML, no scripts if opened as a page.
     security = deployment.one(

@@ -13,8 +13,8 @@ JS = "text/javascript; charset=utf-8"
 
 
 class RecordingServer(ThreadingHTTPServer):
-    """Answers from `files` ({path: (body, content type)}) with `headers`, else 404; CORS for any
-    origin when `cors` is set. Every request is kept in `requests` as {method, path, headers, body}."""
+    """Answers from `files` ({path: (body, content type[, status])}) with `headers`, else 404; CORS
+    for any origin when `cors` is set. Every request is kept in `requests` as {method, path, headers, body}."""
     daemon_threads = True
 
     def __init__(self, files=None, headers=(), cors=False):
@@ -43,8 +43,8 @@ class _RecordingHandler(BaseHTTPRequestHandler):
         if self.command == "OPTIONS":
             status, content = 204, b""
         elif self.path.split("?")[0] in self.server.files:
-            status = 200
-            content, content_type = self.server.files[self.path.split("?")[0]]
+            content, content_type, *status = self.server.files[self.path.split("?")[0]]
+            status = status[0] if status else 200
             content = content() if callable(content) else content
         self.send_response(status)
         self.send_header("Content-Type", content_type)

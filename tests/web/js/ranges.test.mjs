@@ -19,12 +19,29 @@ vm.runInContext(readFileSync(new URL("../../../web/private-media-sw.js", import.
 /** The Range header the worker sends for a request with `range` from `destination`. */
 function forwardedRange(range, { destination = "video", chunkBytes = DEFAULTS.rangeChunkBytes } = {}) {
   const headers = new Headers(range === null ? {} : { Range: range });
+  const request = { url: "https://media.example.com/videos/u/a.mp4", method: "GET", destination, headers };
   sent.length = 0;
-  worker.forward({ url: "https://media.example.com/videos/u/a.mp4", method: "GET", destination, headers }, "t0k3n", chunkBytes);
+  worker.forward(request, "t0k3n", worker.sentRange(request, chunkBytes));
   assert.equal(sent.length, 1);
   assert.equal(sent[0].init.headers.get("Authorization"), "Bearer t0k3n");
   return sent[0].init.headers.get("Range");
 }
+
+test("the request keeps the default HTTP cache mode (one preflight per origin), CORS without cookies, no redirects", () => {
+  forwardedRange("bytes=0-");
+  const init = sent[0].init;
+  assert.equal(init.cache, undefined); // no-store or no-cache would make Chromium preflight every range
+  assert.equal(init.mode, "cors");
+  assert.equal(init.credentials, "omit");
+  assert.equal(init.redirect, "error");
+});
+
+test("without a token (a restarted worker the page did not answer) no Authorization is sent", () => {
+  const request = { url: "https://media.example.com/videos/u/a.mp4", method: "GET", destination: "video", headers: new Headers() };
+  sent.length = 0;
+  worker.forward(request, null, null);
+  assert.equal(sent[0].init.headers.has("Authorization"), false);
+});
 
 test("the default bounds an element's open-ended range to 2 MiB from where it starts", () => {
   assert.equal(DEFAULTS.rangeChunkBytes, 2 * 1024 * 1024);
