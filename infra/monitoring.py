@@ -202,7 +202,8 @@ def dashboard_body(namespace: str, edge_regions: list, token_region: str | None,
               home, width=6),
     ]
     for index, region in enumerate(edge_regions):
-        search = f"SEARCH('{{{namespace},reason}} MetricName=\"DeniedByReason\"', 'Sum', {WINDOW_SECONDS})"
+        # The namespace quoted: it holds the stack's name, which may hold characters search syntax reserves.
+        search = f"SEARCH('{{\"{namespace}\",reason}} MetricName=\"DeniedByReason\"', 'Sum', {WINDOW_SECONDS})"
         widgets.append(graph(index % 4 * 6, 8 + index // 4 * 6, f"Edge in {region}: denials by reason, cache hit %", [
             [{"expression": search, "id": "reasons"}],
             [{"expression": "100 * hits / allowed", "id": "hit_rate", "label": "cache hit %", "yAxis": "right"}],
