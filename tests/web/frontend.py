@@ -52,8 +52,10 @@ class _RecordingHandler(BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache")
         for name, value in self.server.headers:
             self.send_header(name, value)
-        if self.server.cors:
-            self.send_header("Access-Control-Allow-Origin", "*")
+        if self.server.cors:  # credentialed too (cookie mode's /token): the request's Origin, not "*"
+            self.send_header("Access-Control-Allow-Origin", self.headers.get("Origin", "*"))
+            self.send_header("Access-Control-Allow-Credentials", "true")
+            self.send_header("Vary", "Origin")
             if self.command == "OPTIONS":
                 self.send_header("Access-Control-Allow-Methods", "GET, POST, PUT")
                 self.send_header("Access-Control-Allow-Headers", self.headers.get("Access-Control-Request-Headers", ""))
@@ -83,4 +85,4 @@ def content_security_policy(stack, extra_origins=()):
     others = " ".join(extra_origins)
     return (f"default-src 'self'; script-src 'self'; worker-src 'self'; "
             f"connect-src 'self' {stack['idp_url']} {stack['token_url']} {stack['cdn_url']} {others}; "
-            f"media-src {stack['cdn_url']} {others}; img-src 'self' {others}")
+            f"media-src {stack['cdn_url']} {others} blob:; img-src 'self' {others}")  # blob: for blob mode
