@@ -1,0 +1,47 @@
+"""What the documented usage needs from a page in each engine: `crossorigin="anonymous"` on the
+element (docs/frontend.md, "Browser engines"). The behaviour tests run in every engine through
+`in_every_engine` (tests/web/conftest.py); this proves why the attribute is in the docs."""
+import pathlib
+import re
+
+import pytest
+
+from tests.web.frontend import HARNESS
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+ALICE_PROFILE = "/videos/alice/profile.webm"
+MEDIA_ERR_SRC_NOT_SUPPORTED = 4
+
+
+@pytest.mark.parametrize("engine", ["firefox"], indirect=True)
+def test_firefox_sends_a_video_without_crossorigin_past_the_worker(open_frontend, web_stack, edge_decisions):
+    """Mozilla bug 1923096: no-CORS media requests bypass the service worker, so the element's
+    request reaches the CDN without the token; the same file plays with the attribute."""
+    page = open_frontend("alice")
+    url = web_stack["cdn_url"] + ALICE_PROFILE
+    outcome = page.evaluate("""url => new Promise(resolve => {
+        const video = Object.assign(document.createElement('video'), {muted: true});  // no crossorigin
+        video.onerror = () => resolve(video.error.code);
+        video.onplaying = () => resolve('playing');
+        video.src = url;
+        video.play().catch(() => {});
+    })""", url)
+    assert outcome == MEDIA_ERR_SRC_NOT_SUPPORTED
+    assert {(d["status"], d["reason"]) for d in edge_decisions(ALICE_PROFILE)} == {(401, "no_token")}
+    assert page.evaluate("() => harness.requests") == []  # the worker never saw it
+    assert page.evaluate("() => harness.video.crossOrigin") == "anonymous"  # the test page's element, as documented
+    assert page.evaluate("url => harness.play(url)", url) > 0
+    assert page.evaluate("() => harness.requests.at(-1).status") == 206
+
+
+def test_every_documented_element_that_plays_from_the_cdn_sets_crossorigin():
+    """The README, docs/frontend.md's snippets, the demo page and the test page: each element that
+    plays private media says crossorigin="anonymous" (in markup, JSX or as video.crossOrigin)."""
+    for path in (REPO / "README.md", REPO / "docs" / "frontend.md"):
+        for block in re.findall(r"```(?:js|jsx)\n(.*?)```", path.read_text(), re.S):
+            if re.search(r"\bvideo\.src = ", block):
+                assert 'video.crossOrigin = "anonymous"' in block, f"{path.name}: {block}"
+            for tag in re.findall(r"<video\b[^>]*>", block):
+                assert 'crossorigin="anonymous"' in tag.lower(), f"{path.name}: {tag}"
+    for page in (HARNESS / "index.html", REPO / "local_stack" / "demo" / "index.html"):
+        assert all('crossorigin="anonymous"' in tag for tag in re.findall(r"<video\b[^>]*>", page.read_text())), page
