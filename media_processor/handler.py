@@ -85,8 +85,7 @@ def process(settings, s3, bucket, key, deadline=None) -> dict | None:
 
 def _publish(settings, s3, bucket, keys, size, deadline) -> dict:
     """Downloads, probes, publishes the video and poster; the status fields of a ready asset."""
-    if size > settings.max_input_bytes:
-        raise probe.Refused(f"larger than {settings.max_input_bytes // 1_000_000} MB")
+    probe.check_byte_size(size, settings)  # before the download: the limit also bounds the disk used
     with tempfile.TemporaryDirectory(dir=settings.temp_dir, prefix="media-") as work:
         source, video, jpeg = (os.path.join(work, name) for name in ("input", "video.mp4", "poster.jpg"))
         s3.download_file(bucket, keys.incoming, source)  # streamed to disk, never held in memory

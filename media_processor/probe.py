@@ -92,8 +92,7 @@ def sniff(path, settings) -> str:
     size = os.path.getsize(path)
     if size == 0:
         raise Refused("the file is empty")
-    if size > settings.max_input_bytes:
-        raise Refused(f"larger than {settings.max_input_bytes // 1_000_000} MB")
+    check_byte_size(size, settings)
     with open(path, "rb") as f:
         head = f.read(8)
         if head[:4] == EBML_MAGIC:
@@ -193,6 +192,12 @@ def check_size(width, height, settings):
     """Refused when the picture is larger than the input limit in both orientations."""
     if max(width, height) > settings.max_input_long_side or min(width, height) > settings.max_input_short_side:
         raise Refused(f"larger than {settings.max_input_long_side}×{settings.max_input_short_side}")
+
+
+def check_byte_size(size, settings):
+    limit = settings.max_input_bytes
+    if size > limit:
+        raise Refused(f"larger than {limit // 2**20} MiB" if limit % 2**20 == 0 else f"larger than {limit} bytes")
 
 
 def describe_seconds(seconds: float) -> str:

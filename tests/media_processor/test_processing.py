@@ -124,11 +124,10 @@ def test_output_size(settings, width, height, rotation, expected):
 
 @pytest.mark.parametrize("fields", [dict(video_codec="hevc"), dict(pix_fmt="yuv420p10le"), dict(profile="High 10"),
                                     dict(profile="High 4:4:4 Predictive"), dict(audio_codec="opus"),
-                                    dict(rotation=90), dict(width=1919)])
+                                    dict(rotation=90), dict(width=1919), dict(height=1440, width=1920)])
 def test_anything_browsers_may_not_play_is_transcoded(settings, fields):
     assert publish.method(probe_of(1280, 720), settings) == publish.REMUX
-    assert publish.method(probe_of(1280, 720, **fields) if "width" not in fields else probe_of(1919, 1080),
-                          settings) == publish.TRANSCODE
+    assert publish.method(probe_of(**{"width": 1280, "height": 720} | fields), settings) == publish.TRANSCODE
 
 
 def test_a_key_outside_the_incoming_prefix_is_ignored(s3, settings):
