@@ -22,7 +22,7 @@ settings = load_settings(pulumi.Config(), pulumi.get_project(), pulumi.get_stack
 check_edge_bytecode(settings)
 # Checked by the token service's own parser before any resource is declared.
 token_service_env = token_service_environment(settings) if settings.token_service else None
-processor_env = media_processor_environment(settings) if settings.processing else None
+processor_env = media_processor_environment(settings) if settings.uploads else None
 account_id = aws.get_caller_identity_output().account_id
 
 keys = SigningKeys(
@@ -42,7 +42,7 @@ bucket = PrivateBucket(
 )
 
 processor = None
-if settings.processing:
+if settings.uploads:
     processor = MediaProcessor("media-processor", settings=settings, bucket=bucket, environment=processor_env,
                                account_id=account_id, build_dir=BUILD_DIR)
 

@@ -136,7 +136,6 @@ class Settings:
     uploads_enabled: bool
     upload_max_bytes: int
     upload_content_types: tuple
-    media_processing: bool
     media_max_duration_seconds: int
     media_max_input_long_side: int
     media_max_input_short_side: int
@@ -181,11 +180,6 @@ class Settings:
     def uploads(self) -> bool:
         """Uploads are a token service feature: on only with the token service."""
         return self.token_service and self.uploads_enabled
-
-    @property
-    def processing(self) -> bool:
-        """Every upload is processed into an asset: on only with uploads."""
-        return self.uploads and self.media_processing
 
     @property
     def media_processor_function_name(self) -> str:
@@ -268,7 +262,6 @@ def load_settings(config: pulumi.Config, project: str, stack: str) -> Settings:
         uploads_enabled=reader.boolean("uploadsEnabled"),
         upload_max_bytes=reader.integer("uploadMaxBytes"),
         upload_content_types=tuple(reader.text_list("uploadContentTypes")),
-        media_processing=reader.boolean("mediaProcessing"),
         media_max_duration_seconds=reader.integer("mediaMaxDurationSeconds"),
         media_max_input_long_side=reader.integer("mediaMaxInputLongSide"),
         media_max_input_short_side=reader.integer("mediaMaxInputShortSide"),
@@ -512,10 +505,10 @@ def _validate_uploads(s: Settings) -> None:
 
 
 def _validate_processing(s: Settings) -> None:
-    if not s.processing:
+    if not s.uploads:
         if s.webhook_url:
-            raise ConfigError("config webhookUrl: the media processor sends it, but mediaProcessing "
-                              "(or uploadsEnabled) is off")
+            raise ConfigError("config webhookUrl: the media processor sends it, but uploads are off "
+                              "(uploadsEnabled, tokenService)")
         return
     # The limits are checked by the processor's own parser (infra/media_processor.py); these are Lambda's.
     if s.media_max_duration_seconds < 1:
@@ -527,8 +520,8 @@ def _validate_processing(s: Settings) -> None:
         raise ConfigError(f"config mediaProcessorTimeoutSeconds: 1..{LAMBDA_MAX_TIMEOUT_SECONDS}, "
                           f"got {s.media_processor_timeout_seconds}")
     if s.media_processor_reserved_concurrency < 1:
-        raise ConfigError(f"config mediaProcessorReservedConcurrency: at least 1 (to stop processing, "
-                          f"set mediaProcessing false), got {s.media_processor_reserved_concurrency}")
+        raise ConfigError(f"config mediaProcessorReservedConcurrency: at least 1 (every upload is "
+                          f"processed; to stop uploads, set uploadsEnabled false), got {s.media_processor_reserved_concurrency}")
     if s.media_processor_ephemeral_storage_mb > LAMBDA_EPHEMERAL_STORAGE_MB[1]:
         raise ConfigError(f"config uploadMaxBytes: the media processor keeps an upload and its output in /tmp, "
                           f"{s.media_processor_ephemeral_storage_mb} MB with this and mediaMaxDurationSeconds, "

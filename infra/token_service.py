@@ -76,16 +76,13 @@ def token_service_environment(settings: Settings) -> dict:
         "TOKEN_SERVICE_DOCS_ENABLED": "true" if settings.token_service_docs else "false",
     }
     if settings.uploads:
+        # Uploads land in the incoming prefix; the media processor publishes them under UPLOAD_PREFIX.
         env.update({
             "TOKEN_SERVICE_UPLOAD_PREFIX": UPLOAD_PREFIX,
-            "TOKEN_SERVICE_UPLOAD_MAX_BYTES": str(settings.upload_max_bytes),
-            "TOKEN_SERVICE_UPLOAD_CONTENT_TYPES": ",".join(settings.upload_content_types),
-        })
-    if settings.processing:
-        # Uploads then land in the incoming prefix, and the processor publishes them under UPLOAD_PREFIX.
-        env.update({
             "TOKEN_SERVICE_UPLOAD_INCOMING_PREFIX": INCOMING_PREFIX,
             "TOKEN_SERVICE_ASSET_STATUS_PREFIX": ASSET_STATUS_PREFIX,
+            "TOKEN_SERVICE_UPLOAD_MAX_BYTES": str(settings.upload_max_bytes),
+            "TOKEN_SERVICE_UPLOAD_CONTENT_TYPES": ",".join(settings.upload_content_types),
         })
     env = {name: value for name, value in env.items() if value}
     stand_ins = _DEPLOY_TIME_STAND_INS if settings.uploads else {}
@@ -142,8 +139,7 @@ class TokenService(pulumi.ComponentResource):
             f"{name}-policy",
             role=role.id,
             policy=pulumi.Output.all(account_id, log_group.arn, upload_bucket_arn, *[p.arn for p in key_parameters])
-            .apply(lambda args: token_service_role_policy(args[0], args[1], args[3:], upload_bucket_arn=args[2],
-                                                          processing=settings.processing)),
+            .apply(lambda args: token_service_role_policy(args[0], args[1], args[3:], upload_bucket_arn=args[2])),
             opts=child,
         )
         deployed = {"TOKEN_SERVICE_ACTIVE_KID": keys.active_kid}
@@ -221,12 +217,12 @@ class TokenService(pulumi.ComponentResource):
 
 
 def token_service_role_policy(account_id: str, log_group_arn: str, key_parameter_arns,
-                              upload_bucket_arn: str | None = None, processing: bool = False) -> str:
+                              upload_bucket_arn: str | None = None) -> str:
     """GetParameter on the key parameters only; Decrypt only as SSM, only for those parameters.
 
     With uploads, PutObject where uploads land (a presigned POST is signed with the role's
-    credentials and carries exactly the role's rights): under the upload prefix, or with processing
-    under the incoming prefix. With processing, also what the asset endpoints need
+    credentials and carries exactly the role's rights): under the incoming prefix. Also what the
+    asset endpoints need
     (token_service/assets.py), on the caller-facing prefixes only: read status records (GET
     /uploads/{id}, GET /videos); list under the status and incoming prefixes, which is how the
     service asks whether a record or a waiting upload exists (without ListBucket S3 answers a
@@ -243,31 +239,30 @@ def token_service_role_policy(account_id: str, log_group_arn: str, key_parameter
             "Sid": "PutUploads",
             "Effect": "Allow",
             "Action": "s3:PutObject",
-            "Resource": objects(INCOMING_PREFIX if processing else UPLOAD_PREFIX)[0],
+            "Resource": objects(INCOMING_PREFIX)[0],
         })
-        if processing:
-            s3 += [
-                {
-                    "Sid": "ReadAssetStatus",
-                    "Effect": "Allow",
-                    "Action": "s3:GetObject",
-                    "Resource": objects(ASSET_STATUS_PREFIX),
-                },
-                {
-                    "Sid": "ListAssets",
-                    "Effect": "Allow",
-                    "Action": "s3:ListBucket",
-                    "Resource": upload_bucket_arn,
-                    "Condition": {"StringLike": {"s3:prefix": [
-                        f"{key_prefix(t)}*" for t in (ASSET_STATUS_PREFIX, INCOMING_PREFIX)]}},
-                },
-                {
-                    "Sid": "DeleteAssets",
-                    "Effect": "Allow",
-                    "Action": "s3:DeleteObject",
-                    "Resource": objects(UPLOAD_PREFIX, ASSET_STATUS_PREFIX),
-                },
-            ]
+        s3 += [
+            {
+                "Sid": "ReadAssetStatus",
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "Resource": objects(ASSET_STATUS_PREFIX),
+            },
+            {
+                "Sid": "ListAssets",
+                "Effect": "Allow",
+                "Action": "s3:ListBucket",
+                "Resource": upload_bucket_arn,
+                "Condition": {"StringLike": {"s3:prefix": [
+                    f"{key_prefix(t)}*" for t in (ASSET_STATUS_PREFIX, INCOMING_PREFIX)]}},
+            },
+            {
+                "Sid": "DeleteAssets",
+                "Effect": "Allow",
+                "Action": "s3:DeleteObject",
+                "Resource": objects(UPLOAD_PREFIX, ASSET_STATUS_PREFIX),
+            },
+        ]
     return iam.policy(
         *iam.secure_parameter_statements("SigningKeyParameters", EDGE_REGION, account_id, key_parameter_arns),
         iam.log_statement([log_group_arn]),

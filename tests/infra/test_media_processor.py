@@ -206,18 +206,18 @@ def test_token_service_role_gets_exactly_the_asset_rights(processing):
     }
 
 
-def test_processing_off_deploys_none_of_it_and_uploads_are_published_as_before():
-    for overrides in ({"tokenService": True, "mediaProcessing": False}, {"tokenService": True, "uploadsEnabled": False},
-                      {}):
+def test_without_uploads_none_of_it_is_deployed():
+    """Every upload is processed (there is no unprocessed upload path): the processor exists exactly
+    when uploads do."""
+    for overrides in ({"tokenService": True, "uploadsEnabled": False}, {}):
         deployment = run_program(overrides)
         assert not [r for r in deployment.resources if r.name.startswith("media-processor")], overrides
         assert not deployment.of_type("aws:s3/bucketNotification:BucketNotification")
         assert not {"mediaProcessorFunctionName", "mediaProcessorFailureQueueUrl"} & set(deployment.exports)
-    deployment = run_program({"tokenService": True, "mediaProcessing": False})
-    env = deployment.one("aws:lambda/function:Function", "token-service").inputs["environment"]["variables"]
-    # Uploads go straight to the published prefix (and the role may put only there: test_token_service.py).
-    assert env["TOKEN_SERVICE_UPLOAD_PREFIX"] == "/videos/{sub}/"
-    assert "TOKEN_SERVICE_UPLOAD_INCOMING_PREFIX" not in env and "TOKEN_SERVICE_ASSET_STATUS_PREFIX" not in env
+    env = run_program({"tokenService": True}).one("aws:lambda/function:Function", "token-service").inputs[
+        "environment"]["variables"]
+    assert (env["TOKEN_SERVICE_UPLOAD_INCOMING_PREFIX"], env["TOKEN_SERVICE_ASSET_STATUS_PREFIX"],
+            env["TOKEN_SERVICE_UPLOAD_PREFIX"]) == ("/incoming/{sub}/", "/assets/{sub}/", "/videos/{sub}/")
 
 
 @pytest.mark.parametrize(("overrides", "message"), [
@@ -229,7 +229,7 @@ def test_processing_off_deploys_none_of_it_and_uploads_are_published_as_before()
     ({"webhookUrl": "http://app.example.com/hooks"}, "config webhookUrl: must be an https:// URL"),
     ({"webhookUrl": "https://user:pw@app.example.com/"}, "config webhookUrl: must be an https:// URL"),
     ({"webhookUrl": "https://["}, "config webhookUrl: must be an https:// URL"),
-    ({"webhookUrl": WEBHOOK_URL, "mediaProcessing": False}, "config webhookUrl: the media processor sends it"),
+    ({"webhookUrl": WEBHOOK_URL, "uploadsEnabled": False}, "config webhookUrl: the media processor sends it"),
     ({"mediaMaxInputShortSide": 4000}, "media processor settings: MEDIA_PROCESSOR_MAX_INPUT_SHORT_SIDE: must not "
                                        "exceed MEDIA_PROCESSOR_MAX_INPUT_LONG_SIDE"),
     ({"mediaMaxFrameRate": 5000}, "media processor settings: MEDIA_PROCESSOR_MAX_FRAME_RATE: must be 1..1000"),

@@ -152,13 +152,6 @@ def _s3_grants(deployment):
     return grants
 
 
-def test_role_may_only_put_uploads_under_the_upload_prefix():
-    deployment = run_program({"tokenService": True, "mediaProcessing": False})  # with it: test_media_processor.py
-    bucket = deployment.one("aws:s3/bucket:Bucket").outputs["bucket"]
-    # Exactly one S3 grant: no Get, List or Delete, no wildcard action, no other key prefix.
-    assert _s3_grants(deployment) == [("Allow", "s3:PutObject", f"arn:aws:s3:::{bucket}/videos/*")]
-
-
 def test_uploads_off_means_no_s3_right_and_no_upload_settings():
     deployment = run_program({"tokenService": True, "uploadsEnabled": False})
     assert _s3_grants(deployment) == []
