@@ -33,7 +33,7 @@ export const DEFAULTS = Object.freeze({
   rangeChunkBytes: 2 * 1024 * 1024,
 });
 
-/** An error with a stable `code`: unsupported, worker, token, stopped, refused, too_large. */
+/** An error with a stable `code`: worker, token, stopped, refused, too_large. */
 export class PrivateMediaError extends Error {
   constructor(code, message, details = {}) {
     super(message, details.cause ? { cause: details.cause } : undefined);

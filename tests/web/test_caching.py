@@ -36,6 +36,8 @@ def test_a_play_with_seeks_pays_one_preflight(open_frontend, web_stack, media, e
     for fraction in (0.9, 0.3, 0.6):
         page.evaluate("f => harness.seek(f)", fraction)
     reported = page.evaluate("() => harness.requests.length")
+    first = page.evaluate("() => harness.requests[0]")  # the element asked for the rest, the worker sent 2 MiB
+    assert (first["range"], first["sentRange"]) == ("bytes=0-", "bytes=0-2097151")
     decisions = edge_decisions(path)
     outcomes = [d["outcome"] for d in decisions]
     assert outcomes.count("preflight") == 1, outcomes
