@@ -2,6 +2,8 @@
 a large file starts about as fast as a small one, seeks fetch a range near the end, ranges are bounded."""
 import statistics
 
+import pytest
+
 from tests.web.conftest import SEEK_BOUND_MS, in_every_engine
 
 RUNS = 3
@@ -47,6 +49,9 @@ def test_a_seek_to_90_percent_fetches_a_range_near_the_end(open_frontend, web_st
     assert page.evaluate("() => !harness.video.paused && harness.video.error === null")
 
 
+@pytest.mark.parametrize("engine", ["chromium", "firefox", pytest.param("webkit", marks=pytest.mark.xfail(
+    strict=True, reason="WebKitGTK's media loader asks first without a Range, and a 206 may only answer a Range "
+                        "request (RFC 9110, 15.3.7): the worker forwards the whole-file GET unbounded"))], indirect=True)
 def test_by_default_a_video_asks_for_2_mib_at_a_time_and_for_the_rest_when_it_needs_it(open_frontend, web_stack,
                                                                                       media):
     """The element's open-ended range goes out bounded to 2 MiB (rangeChunkBytes' default); it
