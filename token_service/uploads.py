@@ -15,7 +15,7 @@ import typing
 from urllib.parse import quote, urlsplit
 
 from token_service import scopes
-from token_service.minting import MAX_SUB_LENGTH
+from token_service.minting import subject_fault
 
 # The containers the media processor reads (MP4, QuickTime, WebM): an upload of another type could only fail.
 KNOWN_TYPES = ("video/mp4", "video/webm", "video/quicktime")
@@ -211,10 +211,9 @@ class Uploader:
 
     def folders(self, sub: str) -> AssetFolders:
         """The caller's own folders; SubjectUnusable when the subject cannot be spliced into them."""
-        if len(sub) > MAX_SUB_LENGTH:
-            raise SubjectUnusable(f"the caller's subject is longer than {MAX_SUB_LENGTH} characters")
-        if not _utf8(sub):
-            raise SubjectUnusable("the caller's subject is not valid Unicode")
+        fault = subject_fault(sub)  # the rule every route applies (token_service.auth), kept for direct callers
+        if fault:
+            raise SubjectUnusable(fault)
         try:
             return AssetFolders(*scopes.expand((self.incoming_prefix, self.prefix, self.status_prefix), sub))
         except scopes.ScopeError:
