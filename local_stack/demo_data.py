@@ -55,6 +55,16 @@ OBJECTS = (
 )
 
 
+def extra_member(sub):
+    """A demo member with an identity provider's own subject shape (`--member`), for trying how such
+    a `sub` travels through keys, scopes and URLs. MediaError for one no viewing token can carry."""
+    if not sub or len(sub) > 256 or sub in (".", "..") or any(c in sub for c in "/*") or \
+            any(ord(c) < 0x20 or c == "\x7f" for c in sub) or sub in {user.username for user in USERS}:
+        raise MediaError(f"--member {sub!r}: a subject of 1..256 characters without '/', '*' or control "
+                         "characters, other than the demo's own members")
+    return DemoUser(sub, f"{sub}-demo-password")
+
+
 class MediaError(ValueError):
     """A `--media` folder the stack cannot seed; the message names the file and why."""
 

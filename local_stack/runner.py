@@ -74,6 +74,9 @@ def parse_args(argv):
     parser.add_argument("--media", type=pathlib.Path, metavar="DIR",
                         help="seed DIR/<member>/<file> into the bucket as /videos/<member>/<file> (members: "
                              f"{', '.join(u.username for u in demo_data.USERS)}; hidden files skipped)")
+    parser.add_argument("--member", action="append", default=[], metavar="SUB",
+                        help="another demo member whose IdP subject is SUB, e.g. 'auth0|64f0c2...' or "
+                             "'google-oauth2|1087...' (password: SUB-demo-password); repeatable")
     parser.add_argument("--persist", action="store_true",
                         help="keep the bucket's objects (uploads) across restarts, in STATE_DIR/bucket/ (saved on "
                              "stop, put back on start)")
@@ -129,6 +132,10 @@ def check_options(options):
         raise OptionError(f"--webhook-url: {options.webhook_url!r} is not an http(s) URL")
     if options.processor_memory_mb < 256 or options.processor_cpu_seconds < 1:
         raise OptionError("--processor-memory-mb must be at least 256 and --processor-cpu-seconds at least 1")
+    try:
+        options.users = demo_data.USERS + tuple(demo_data.extra_member(sub) for sub in options.member)
+    except demo_data.MediaError as exc:
+        raise OptionError(str(exc)) from None
     try:
         options.media_objects = demo_data.media_objects(options.media) if options.media else ()
     except demo_data.MediaError as exc:
@@ -260,14 +267,14 @@ class Stack:
         return child
 
     def _start_idp(self):
-        self.idp = idp.IdentityProvider(self.url["idp"], IDP_AUDIENCE, demo_data.USERS)
+        self.idp = idp.IdentityProvider(self.url["idp"], IDP_AUDIENCE, self.options.users)
         self._serve(idp.make_server(ports.HOST, self.ports["idp"], self.idp, self.allowed_origins), "idp")
         self.progress.done("identity provider", f"{self.url['idp']}  POST /login, /.well-known/jwks.json")
 
     def _start_demo_site(self):
         config = {"idp_url": self.url["idp"], "token_url": self.url["token"], "cdn_url": self.url["cdn"],
                   "s3_endpoint": self.url["moto"],  # where upload forms are POSTed
-                  "users": _users_json(),
+                  "users": _users_json(self.options.users),
                   "objects": [{"path": o.path, "owner": o.owner.username} for o in self.objects]}
         self._serve(demo_site.make_server(ports.HOST, self.ports["demo"], config), "demo")
         self.progress.done("demo page", self.url["demo"])
@@ -370,7 +377,7 @@ class Stack:
             "cdn_url": self.url["cdn"], "token_url": self.url["token"], "idp_url": self.url["idp"],
             "demo_url": self.url["demo"], "s3_endpoint": self.url["moto"], "bucket": BUCKET,
             "allowed_origins": self.allowed_origins, "webhook_url": self.webhook_url,
-            "users": _users_json(),
+            "users": _users_json(self.options.users),
             "objects": [{"path": o.path, "owner": o.owner.username, "sha256": o.sha256()} for o in self.objects],
         }
         # processes.json: for tools that need a part's pid (the staleness test stops moto with it)
@@ -403,7 +410,7 @@ class Stack:
         print(f"\nLocal stack ready in {self.progress.elapsed():.1f} s. State: {self.state / 'stack.json'}\n")
         for part, url, note in rows:
             print(f"  {part:<27} {url:<24} {note}")
-        print("\n  demo users: " + ", ".join(f"{u.username} / {u.password} (owns {u.prefix})" for u in demo_data.USERS))
+        print("\n  demo users: " + ", ".join(f"{u.username} / {u.password} (owns {u.prefix})" for u in self.options.users))
         if len(self.allowed_origins) > len(self.demo_origins):
             print("  CORS also granted to: " + ", ".join(self.allowed_origins[len(self.demo_origins):]))
         print("\nCtrl-C stops everything.\n", flush=True)
@@ -436,8 +443,8 @@ class Stack:
         shutil.rmtree(self.moto_dir, ignore_errors=True)
 
 
-def _users_json():
-    return [{"username": u.username, "password": u.password, "prefix": u.prefix} for u in demo_data.USERS]
+def _users_json(users):
+    return [{"username": u.username, "password": u.password, "prefix": u.prefix} for u in users]
 
 
 def main(argv=None):
