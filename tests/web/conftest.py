@@ -67,7 +67,7 @@ def running_web_stack(tmp_path_factory, media, frontend, third_origin):
     stack = RunningStack(tmp_path_factory.mktemp("web-stack"), extra_args=[
         "--token-lifetime-seconds", str(TOKEN_LIFETIME_SECONDS), "--allow-origin", frontend.origin,
         "--media", str(media["root"])])
-    serve_frontend(frontend, stack.info, [third_origin.origin])
+    serve_frontend(frontend, stack.info, [third_origin.origin, stack.info["s3_endpoint"]])  # s3: uploads
     frontend.files["/own"] = (b"{}", "application/json")
     yield stack
     stack.stop()

@@ -1,11 +1,14 @@
 """What the documented usage needs from a page in each engine: `crossorigin="anonymous"` on the
 element (docs/frontend.md, "Browser engines"). The behaviour tests run in every engine through
 `in_every_engine` (tests/web/conftest.py); this proves why the attribute is in the docs."""
+import base64
 import pathlib
 import re
 
 import pytest
 
+from tests.media_processor.clips import make_clip
+from tests.web.conftest import in_every_engine
 from tests.web.frontend import HARNESS
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -32,6 +35,42 @@ def test_firefox_sends_a_video_without_crossorigin_past_the_worker(open_frontend
     assert page.evaluate("() => harness.video.crossOrigin") == "anonymous"  # the test page's element, as documented
     assert page.evaluate("url => harness.play(url)", url) > 0
     assert page.evaluate("() => harness.requests.at(-1).status") == 206
+
+
+@in_every_engine
+def test_an_uploaded_video_plays_through_the_worker(open_frontend, web_stack, tmp_path):
+    """As docs/frontend.md's upload snippet: POST /uploads, the form straight to the bucket, the
+    asset's status until the media processor is done, then its media_url in the <video>."""
+    clip = base64.b64encode(make_clip(tmp_path / "clip.mp4", seconds=2.0).read_bytes()).decode()
+    page = open_frontend("alice")
+    asset = page.evaluate(UPLOAD, clip)
+    assert asset["status"] == "ready", asset
+    assert asset["media_url"].startswith(web_stack["cdn_url"] + "/videos/alice/")
+    assert page.evaluate("url => harness.play(url)", asset["media_url"]) > 0
+    last = page.evaluate("() => harness.requests.at(-1)")
+    assert last["url"] == asset["media_url"] and last["status"] in (200, 206)  # 200: WebKit's first, Range-less ask
+
+
+UPLOAD = """async (clip) => {
+  await harness.login("alice");
+  const base = new URL(harness.config.token_url.endsWith("/") ? harness.config.token_url : harness.config.token_url + "/");
+  const auth = { Authorization: "Bearer " + harness.appToken };
+  const bytes = Uint8Array.from(atob(clip), (c) => c.charCodeAt(0));
+  const answer = await (await fetch(new URL("uploads", base), { method: "POST",
+    headers: { ...auth, "Content-Type": "application/json" },
+    body: JSON.stringify({ content_type: "video/mp4", size: bytes.length, filename: "clip.mp4" }) })).json();
+  const form = new FormData();
+  for (const [name, value] of Object.entries(answer.fields)) form.append(name, value);
+  form.append("file", new Blob([bytes], { type: "video/mp4" }), "clip.mp4");
+  const posted = await fetch(answer.url, { method: "POST", body: form });
+  if (posted.status !== 204) throw new Error(`the bucket answered ${posted.status}: ${await posted.text()}`);
+  let asset;
+  do {
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    asset = await (await fetch(new URL(answer.status_url.slice(1), base), { headers: auth })).json();
+  } while (asset.status === "processing");
+  return asset;
+}"""
 
 
 def test_every_documented_element_that_plays_from_the_cdn_sets_crossorigin():
