@@ -35,6 +35,12 @@ def main(argv=None):
             event = json.load(f)
     else:
         event = json.load(sys.stdin)
+    from media_processor.settings import Settings, SettingsError
+
+    try:
+        Settings.from_env()
+    except SettingsError as exc:
+        sys.exit("media_processor: bad settings:\n" + "\n".join(exc.faults))
     from media_processor import handler  # after the limits: they cover loading PyAV and FFmpeg
 
     handler.handle(event)
