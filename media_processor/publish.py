@@ -5,7 +5,6 @@ size; otherwise transcode, streaming frame by frame: memory holds a few frames a
 interleaving window, never the file. Both write the MP4 with `movflags=+faststart`, which moves
 the index (moov) before the media (mdat) in a second pass over the file on disk.
 """
-import fractions
 import time
 
 import av

@@ -1,6 +1,7 @@
 """The webhook against a real local HTTP receiver: signed events that docs/uploads.md's Python and
 Node verifiers accept, retries with backoff, and a delivery that never succeeds leaves the asset
 ready. The secret is an SSM SecureString in moto."""
+import base64
 import dataclasses
 import http.server
 import json
@@ -38,7 +39,6 @@ def node_verify(secret, header, body: bytes, tolerance=300) -> bool:
     script = doc_block("js") + (
         "\nconst [secret, header, body, tolerance] = process.argv.slice(1);\n"
         "console.log(verifySignature(secret, header, Buffer.from(body, 'base64'), Number(tolerance)));\n")
-    import base64
     result = subprocess.run(["node", "-e", script, secret, header, base64.b64encode(body).decode(), str(tolerance)],
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 0, result.stderr
