@@ -18,6 +18,8 @@ BROWSER_PIX_FMTS = {"yuv420p", "yuvj420p"}
 AAC_RATES = (96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000)
 AUDIO_BIT_RATE = 128_000
 MP4_OPTIONS = {"movflags": "+faststart"}
+# A header's duration and its last packet's time differ by a frame or an audio priming delay.
+LIMIT_SLACK_SECONDS = 0.5
 # The filter that turns the coded picture upright, by the counterclockwise display rotation.
 UPRIGHT_FILTERS = {0: [], 90: [("transpose", "cclock")], 180: [("hflip", None), ("vflip", None)],
                    270: [("transpose", "clock")]}
@@ -49,7 +51,7 @@ class Deadline:
         self.deadline = deadline
 
     def check(self, packet):
-        if packet.pts is not None and packet.time_base and packet.pts * packet.time_base > self.max_seconds + 1:
+        if packet.pts is not None and packet.time_base and packet.pts * packet.time_base > self.max_seconds + LIMIT_SLACK_SECONDS:
             raise Refused(f"longer than {self.limit_text}")
         if self.deadline is not None and time.monotonic() > self.deadline:
             raise Refused("took too long to process")

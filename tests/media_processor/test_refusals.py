@@ -1,5 +1,6 @@
 """Files that are not a video we publish fail with a reason a member can read, and nothing is
 published: the incoming object is deleted, no video or poster exists, the status says why."""
+import dataclasses
 import json
 import socket
 import time
@@ -7,7 +8,7 @@ import time
 import av
 import pytest
 
-from media_processor import handler, probe
+from media_processor import handler, probe, publish
 from tests.media_processor.clips import make_clip, make_long
 from tests.media_processor.conftest import BUCKET, keys_under, upload, with_settings
 from tests.servers import free_port
@@ -142,3 +143,14 @@ def test_video_codec_outside_the_allowlist(s3, settings, tmp_path):
 def test_over_the_byte_limit_is_not_downloaded(s3, settings, clip):
     assert refused(s3, with_settings(settings, max_input_bytes=1000),
                    clip("compliant.mp4").read_bytes()) == "larger than 1000 bytes"
+
+
+@pytest.mark.parametrize("method", ["remux", "transcode"])
+def test_duration_limit_also_holds_while_streaming(settings, clip, tmp_path, method):
+    """A header that says less than the file holds (or nothing, as a live WebM) is caught at the
+    first packet past the limit."""
+    source = clip("compliant.mp4")
+    found = dataclasses.replace(probe.probe(source, settings), duration=None)
+    strict = with_settings(settings, max_duration_seconds=1)
+    with pytest.raises(probe.Refused, match="^longer than 1 second$"):
+        getattr(publish, method)(source, tmp_path / "out.mp4", found, strict)
