@@ -48,7 +48,7 @@ export interface PrivateMediaOptions {
   rangeChunkBytes?: number;
 }
 
-export type PrivateMediaErrorCode = "unsupported" | "worker" | "token" | "stopped" | "refused" | "too_large";
+export type PrivateMediaErrorCode = "worker" | "token" | "stopped" | "refused" | "too_large";
 
 export class PrivateMediaError extends Error {
   constructor(code: PrivateMediaErrorCode, message: string,

@@ -6,7 +6,7 @@ export interface UsePrivateMedia {
   /** The current start's PrivateMedia once the worker holds its token; null before, after a failure,
    * and as soon as `deps` change. */
   media: PrivateMedia | null;
-  /** Why the current start failed (code "unsupported", "worker", "token", ...); null otherwise. */
+  /** Why the current start failed (code "worker", "token", ...); null otherwise. */
   error: PrivateMediaError | null;
 }
 

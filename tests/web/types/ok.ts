@@ -32,7 +32,7 @@ export async function play(video: HTMLVideoElement): Promise<PrivateMedia> {
     if (!media.stopped) await media.stop();
     return media;
   } catch (error) {
-    if (error instanceof PrivateMediaError && error.code === "unsupported") {
+    if (error instanceof PrivateMediaError && error.code === "worker") {
       const { url, bytes } = await playWithBlob(video, `${MEDIA_URL}/videos/u42/profile.mp4`, getToken,
                                                 { maxBytes: 32 * 1024 * 1024 });
       console.log(url, bytes);
