@@ -118,13 +118,8 @@ async function getToken() {
 }
 
 async function startMedia() {
-  try {
-    state.media = await startPrivateMedia({ mediaOrigins: [state.config.cdn_url], getToken });
-  } catch (error) {
-    if (error.code !== "unsupported") throw error;
-    state.fallback = true;
-  }
-  if (state.fallback || state.media.mode === "blob") { // no service workers here: the page fetches files itself
+  state.media = await startPrivateMedia({ mediaOrigins: [state.config.cdn_url], getToken });
+  if (state.media.mode === "blob") { // no service workers here: the page fetches files itself
     state.fallback = true;
     await getToken();
     setStatus($("token-status"), "Issued (no service worker here: the page fetches files itself).", "good");
