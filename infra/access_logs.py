@@ -12,6 +12,7 @@ import json
 import pulumi
 import pulumi_aws as aws
 
+from infra.bucket import closed_bucket
 from infra.config import EDGE_REGION, Settings
 
 CLOUDFRONT_PREFIX = "cloudfront"
@@ -46,32 +47,8 @@ class AccessLogs(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         # In the stack's Region, as the media bucket: S3 delivers server access logs only to a bucket
         # in the source bucket's Region.
-        self.bucket = aws.s3.Bucket(name, force_destroy=settings.bucket_force_destroy, opts=child)
-        access_block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access-block",
-            bucket=self.bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        aws.s3.BucketOwnershipControls(
-            f"{name}-ownership",
-            bucket=self.bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=child,
-        )
         # SSE-S3: both log services write only to buckets encrypted with it (or with a KMS key they are granted).
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption",
-            bucket=self.bucket.id,
-            rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                apply_server_side_encryption_by_default=aws.s3.
-                BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(sse_algorithm="AES256"),
-            )],
-            opts=child,
-        )
+        self.bucket, access_block = closed_bucket(name, settings.bucket_force_destroy, child)
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-lifecycle",
             bucket=self.bucket.id,

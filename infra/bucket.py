@@ -17,6 +17,38 @@ ABORT_INCOMPLETE_UPLOAD_DAYS = 7
 INCOMING_EXPIRATION_DAYS = 1
 
 
+def closed_bucket(name, force_destroy, opts):
+    """A bucket nothing public can reach, ACLs off (BucketOwnerEnforced: the bucket policy alone
+    decides), encrypted with SSE-S3: (bucket, its public access block). SSE-S3 rather than SSE-KMS:
+    OAC reads SSE-S3 objects without a KMS key policy grant, and both log services write to it."""
+    bucket = aws.s3.Bucket(name, force_destroy=force_destroy, opts=opts)
+    access_block = aws.s3.BucketPublicAccessBlock(
+        f"{name}-public-access-block",
+        bucket=bucket.id,
+        block_public_acls=True,
+        block_public_policy=True,
+        ignore_public_acls=True,
+        restrict_public_buckets=True,
+        opts=opts,
+    )
+    aws.s3.BucketOwnershipControls(
+        f"{name}-ownership",
+        bucket=bucket.id,
+        rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+        opts=opts,
+    )
+    aws.s3.BucketServerSideEncryptionConfiguration(
+        f"{name}-encryption",
+        bucket=bucket.id,
+        rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+            apply_server_side_encryption_by_default=aws.s3.
+            BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(sse_algorithm="AES256"),
+        )],
+        opts=opts,
+    )
+    return bucket, access_block
+
+
 class PrivateBucket(pulumi.ComponentResource):
     def __init__(
         self,
@@ -33,33 +65,7 @@ class PrivateBucket(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
 
         # force_destroy stays off unless configured: a destroy must not silently delete the media.
-        self.bucket = aws.s3.Bucket(name, force_destroy=force_destroy, opts=child)
-        self.public_access_block = aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access-block",
-            bucket=self.bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
-            opts=child,
-        )
-        # BucketOwnerEnforced turns ACLs off: access is decided by the bucket policy alone.
-        aws.s3.BucketOwnershipControls(
-            f"{name}-ownership",
-            bucket=self.bucket.id,
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=child,
-        )
-        # SSE-S3 rather than SSE-KMS: OAC reads SSE-S3 objects without a KMS key policy grant.
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption",
-            bucket=self.bucket.id,
-            rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                apply_server_side_encryption_by_default=aws.s3.
-                BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(sse_algorithm="AES256"),
-            )],
-            opts=child,
-        )
+        self.bucket, self.public_access_block = closed_bucket(name, force_destroy, child)
         aws.s3.BucketVersioning(
             f"{name}-versioning",
             bucket=self.bucket.id,
