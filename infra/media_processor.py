@@ -14,6 +14,7 @@ import pulumi_random as random
 from infra import iam
 from infra.bucket import PrivateBucket
 from infra.config import ASSET_STATUS_PREFIX, INCOMING_PREFIX, UPLOAD_PREFIX, ConfigError, Settings, key_prefix
+from infra.function_logs import function_log_group
 from infra.keys import STANDARD_TIER
 from infra.lambda_package import build_python_package, pinned
 from media_processor.settings import Settings as ProcessorSettings, SettingsError
@@ -31,7 +32,6 @@ RETRY_ATTEMPTS = 0
 MAX_EVENT_AGE_SECONDS = 21600
 FAILURE_RETENTION_SECONDS = 14 * 86400  # SQS's maximum: time for an operator to look
 WEBHOOK_SECRET_LENGTH = 64  # letters and digits: about 380 bits
-LOG_GROUP_SUFFIX_BYTES = 4
 # Values that exist only once resources do, stood in while the environment is checked.
 _DEPLOY_TIME_STAND_INS = {"MEDIA_PROCESSOR_REGION": "us-east-1"}
 
@@ -94,16 +94,7 @@ class MediaProcessor(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         function_name = settings.media_processor_function_name
 
-        # Created here, not by Lambda on first use, so it has a retention and the role can be
-        # limited to it. Named as the token service's is (infra/token_service.py says why), with a
-        # suffix kept in the state; the function logs to it through its logging config.
-        suffix = random.RandomId(f"{name}-logs-suffix", byte_length=LOG_GROUP_SUFFIX_BYTES, opts=child)
-        log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs",
-            name=pulumi.Output.concat(f"/aws/lambda/{function_name}-", suffix.hex),
-            retention_in_days=settings.edge_log_retention_days,
-            opts=child,
-        )
+        log_group = function_log_group(name, function_name, settings.edge_log_retention_days, child)
         self.failure_queue = aws.sqs.Queue(
             f"{name}-failures",
             name=f"{function_name}-failures",

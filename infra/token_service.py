@@ -9,13 +9,13 @@ import pathlib
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_random as random
 
 from infra import iam
 from infra.bucket import PrivateBucket
 from infra.config import (
     ASSET_STATUS_PREFIX, EDGE_REGION, INCOMING_PREFIX, UPLOAD_PREFIX, ConfigError, Settings, key_prefix,
 )
+from infra.function_logs import function_log_group
 from infra.keys import SigningKeys
 from infra.lambda_package import build_python_package, pinned
 from token_service.settings import Settings as TokenServiceSettings, SettingsError
@@ -29,7 +29,6 @@ REQUIREMENTS = ("fastapi", "mangum", "PyJWT", "cryptography", "httpx")
 MEMORY_MB = 512  # Lambda's CPU share grows with memory; this keeps cold starts short
 TIMEOUT_SECONDS = 10
 ALIAS = "live"
-LOG_GROUP_SUFFIX_BYTES = 4
 # Values that exist only once resources do, stood in while the environment is checked before any
 # resource, so that the token service's parser checks the upload settings too.
 _DEPLOY_TIME_STAND_INS = {
@@ -115,19 +114,7 @@ class TokenService(pulumi.ComponentResource):
         key_parameters = list(keys.key_parameters.values())
         upload_bucket_arn = upload_bucket.arn if upload_bucket else None
 
-        # Created here, not by Lambda on first use, so it has a retention and the role can be
-        # limited to it. Named, as the edge's groups are, with a suffix made once per deployment and
-        # kept in the state: Lambda makes `/aws/lambda/<function>` itself when the function runs
-        # without it (an earlier deployment, a stack removed without destroy), and creating a group
-        # of that name would then fail with ResourceAlreadyExistsException. The function logs to it
-        # through its logging config.
-        suffix = random.RandomId(f"{name}-logs-suffix", byte_length=LOG_GROUP_SUFFIX_BYTES, opts=child)
-        log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs",
-            name=pulumi.Output.concat(f"/aws/lambda/{function_name}-", suffix.hex),
-            retention_in_days=settings.edge_log_retention_days,
-            opts=child,
-        )
+        log_group = function_log_group(name, function_name, settings.edge_log_retention_days, child)
         role = iam.role(
             f"{name}-role",
             settings=settings,
