@@ -44,7 +44,8 @@ export interface PrivateMediaOptions {
   workerTimeoutMs?: number;
   heartbeatMs?: number;
   refreshFloorMs?: number;
-  /** The most an audio or video element's open-ended range asks for (default 2 MiB; 0: unbounded). */
+  /** The most an audio or video element's open-ended range asks for (default 2 MiB, 0 in WebKit:
+   * defaultRangeChunkBytes; 0: unbounded). */
   rangeChunkBytes?: number;
 }
 
@@ -152,6 +153,9 @@ export function settleWithin<T>(promise: Promise<T>, ms: number, makeError: () =
 
 /** The rung of the fallback ladder a page gets. */
 export function chooseMode(facts: { serviceWorkers: boolean; cookieTokenUrl?: string }): PrivateMediaMode;
+
+/** rangeChunkBytes when the page does not set it: 2 MiB, but 0 in WebKit (it stalls at a bounded chunk's end). */
+export function defaultRangeChunkBytes(userAgent: string): number;
 
 /** Milliseconds until a token of `expiresIn` seconds should be renewed (at least 1000). */
 export function renewDelayMs(expiresIn: number, renewAt?: number): number;

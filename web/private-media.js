@@ -44,6 +44,14 @@ export class PrivateMediaError extends Error {
   }
 }
 
+/** rangeChunkBytes when the page does not set it: DEFAULTS' 2 MiB, but 0 (ranges as the element
+ * asks) in WebKit, Safari's engine and every browser's on iOS: after a 206 that answers an
+ * open-ended range (`bytes=N-`) with less than the rest, WebKit asks for nothing more and the video
+ * stalls at the chunk's end (docs/frontend.md, "Browser engines"). */
+export function defaultRangeChunkBytes(userAgent) {
+  return /AppleWebKit\//.test(userAgent) && !/Chrom(e|ium)\//.test(userAgent) ? 0 : DEFAULTS.rangeChunkBytes;
+}
+
 /** Milliseconds until a token of `expiresIn` seconds should be renewed (at least 1 s). */
 export function renewDelayMs(expiresIn, renewAt = DEFAULTS.renewAt) {
   return Math.max(1000, Math.round(expiresIn * renewAt * 1000));
@@ -127,6 +135,9 @@ export class PrivateMedia extends EventTarget {
     if (typeof getToken !== "function") throw new PrivateMediaError("token", "getToken must be a function");
     if (!Array.isArray(mediaOrigins)) throw new PrivateMediaError("worker", "mediaOrigins must be a list of origins");
     this.#options = { ...DEFAULTS, ...rest, mediaOrigins: [...mediaOrigins], getToken };
+    if (rest.rangeChunkBytes === undefined) {
+      this.#options.rangeChunkBytes = defaultRangeChunkBytes(globalThis.navigator?.userAgent ?? "");
+    }
   }
 
   get stopped() {

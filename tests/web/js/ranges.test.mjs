@@ -68,3 +68,20 @@ test("rangeChunkBytes 0: every range goes out as the element asked", () => {
   assert.equal(forwardedRange("bytes=0-", { chunkBytes: 0 }), "bytes=0-");
   assert.equal(forwardedRange("bytes=100-", { chunkBytes: 65536 }), "bytes=100-65635");
 });
+
+test("WebKit (Safari, every iOS browser) gets unbounded ranges by default; other engines 2 MiB", async () => {
+  const { defaultRangeChunkBytes } = await import("../../../web/private-media.js");
+  const webkit = [
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/131.0.6778.73 Mobile/15E148 Safari/604.1",
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.0 Safari/605.1.15",
+  ];
+  const others = [
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0",
+    "Mozilla/5.0 (X11; Linux x86_64; rv:153.0) Gecko/20100101 Firefox/153.0",
+    "",
+  ];
+  for (const ua of webkit) assert.equal(defaultRangeChunkBytes(ua), 0, ua);
+  for (const ua of others) assert.equal(defaultRangeChunkBytes(ua), DEFAULTS.rangeChunkBytes, ua);
+});
