@@ -3,6 +3,10 @@ another: the worker's requests use the default cache mode (a no-store request ma
 its preflight cache, a preflight per range), and the CDN tells browsers to keep nothing
 (`Cache-Control: private, no-store` from the response headers policy, infra/response_headers.py,
 which the stand-in adds as CloudFront does)."""
+import pytest
+
+from tests.web.conftest import in_every_engine
+
 ALICE_PROFILE = "/videos/alice/profile.webm"
 BOB_PROFILE = "/videos/bob/profile.webm"
 
@@ -28,8 +32,13 @@ def test_every_cdn_answer_tells_browsers_to_keep_nothing(open_frontend, web_stac
     assert page.evaluate(FETCH_CACHE_CONTROL, [cdn + ALICE_PROFILE, None]) == [401, "no-store"]  # the edge's
 
 
-def test_a_play_with_seeks_pays_one_preflight(open_frontend, web_stack, media, edge_decisions):
+@pytest.mark.parametrize("engine", ["chromium", pytest.param("firefox", marks=pytest.mark.xfail(
+    strict=True, reason="measured: Firefox ESR 153.8 sends a preflight before every range the service worker "
+                        "fetches (the edge's Access-Control-Max-Age 600 is not reused; with or without "
+                        "Cache-Control on the 204); the cause is not established")), "webkit"], indirect=True)
+def test_a_play_with_seeks_pays_one_preflight(request, open_frontend, web_stack, media, edge_decisions):
     """Every range of a play and its seeks reaches the edge (no HTTP cache), after one preflight."""
+    engine = request.node.callspec.params["engine"]
     path, _ = media["large"]
     page = open_frontend("alice")
     page.evaluate("url => harness.play(url)", web_stack["cdn_url"] + path)
@@ -37,13 +46,17 @@ def test_a_play_with_seeks_pays_one_preflight(open_frontend, web_stack, media, e
         page.evaluate("f => harness.seek(f)", fraction)
     reported = page.evaluate("() => harness.requests.length")
     first = page.evaluate("() => harness.requests[0]")  # the element asked for the rest, the worker sent 2 MiB
-    assert (first["range"], first["sentRange"]) == ("bytes=0-", "bytes=0-2097151")
-    decisions = edge_decisions(path)
-    outcomes = [d["outcome"] for d in decisions]
+    if engine != "webkit":  # WebKit's first ask has no Range, and its ranges go out unbounded
+        assert (first["range"], first["sentRange"]) == ("bytes=0-", "bytes=0-2097151")
+    outcomes = [d["outcome"] for d in edge_decisions(path)]
     assert outcomes.count("preflight") == 1, outcomes
-    assert outcomes.count("allow") == reported >= 4, (outcomes, reported)
+    if engine == "webkit":  # a request WebKit cancels on a seek may reach the edge yet never be reported
+        assert outcomes.count("allow") >= reported >= 2, (outcomes, reported)
+    else:
+        assert outcomes.count("allow") == reported >= 4, (outcomes, reported)
 
 
+@in_every_engine
 def test_two_members_in_one_profile_never_get_each_others_bytes(open_frontend, web_stack, edge_decisions):
     """Alice's tab loads her file; bob's tab in the same profile asks for the same URL: it goes to
     the edge with bob's token (not from the HTTP cache) and is refused."""
