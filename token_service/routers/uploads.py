@@ -86,16 +86,9 @@ async def presign_upload(request: Request, caller: dict = Depends(app_token_clai
     sub = caller["sub"]
     request.state.log_fields = {"sub": sub[:MAX_SUB_LENGTH]}
     wanted = await read_json_body(request, UploadRequest)
-    try:
-        # In a worker thread: boto3 may refresh credentials over the network while signing.
-        answer = await run_in_threadpool(request.app.state.uploader.presign, sub, wanted.content_type,
-                                         wanted.size, wanted.filename)
-    except uploads.InvalidUpload as exc:
-        raise ServiceError(400, "invalid_request", str(exc)) from None
-    except uploads.SubjectUnusable as exc:
-        raise ServiceError(403, "access_denied", str(exc)) from None
-    except uploads.SigningUnavailable as exc:
-        raise ServiceError(503, "temporarily_unavailable", str(exc)) from None
+    # In a worker thread: boto3 may refresh credentials over the network while signing.
+    answer = await call_assets(request.app.state.uploader.presign, sub, wanted.content_type, wanted.size,
+                               wanted.filename)
     request.state.log_fields = {"sub": sub[:MAX_SUB_LENGTH], "upload": answer["path"]}
     # The fields carry the access key id (and a session token): no-store, never logged.
     return no_store_json(json.dumps(answer), 201)
@@ -119,17 +112,22 @@ async def upload_status(asset_id: str, request: Request, caller: dict = Depends(
     return no_store_json(json.dumps(answer))
 
 
+# What an upload or asset operation's refusals answer.
+_REFUSALS = {
+    uploads.InvalidUpload: (400, "invalid_request"),
+    assets.InvalidListRequest: (400, "invalid_request"),
+    uploads.SubjectUnusable: (403, "access_denied"),
+    assets.AssetNotFound: (404, "not_found"),
+    assets.AssetBusy: (409, "conflict"),
+    uploads.SigningUnavailable: (503, "temporarily_unavailable"),
+    assets.StorageUnavailable: (503, "temporarily_unavailable"),
+}
+
+
 async def call_assets(operation, *args):
-    """`operation` (S3 calls: in a worker thread), its refusals as ServiceErrors."""
+    """`operation` (S3 calls, or signing: in a worker thread), its refusals as ServiceErrors."""
     try:
         return await run_in_threadpool(operation, *args)
-    except assets.AssetNotFound as exc:
-        raise ServiceError(404, "not_found", str(exc)) from None
-    except assets.AssetBusy as exc:
-        raise ServiceError(409, "conflict", str(exc)) from None
-    except assets.InvalidListRequest as exc:
-        raise ServiceError(400, "invalid_request", str(exc)) from None
-    except uploads.SubjectUnusable as exc:
-        raise ServiceError(403, "access_denied", str(exc)) from None
-    except assets.StorageUnavailable as exc:
-        raise ServiceError(503, "temporarily_unavailable", str(exc)) from None
+    except tuple(_REFUSALS) as exc:
+        status, error = next(answer for kind, answer in _REFUSALS.items() if isinstance(exc, kind))
+        raise ServiceError(status, error, str(exc)) from None
